@@ -1,0 +1,283 @@
+//! The customer's details as a partner enters them, and their rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{MAX_TEXT, Report, VatCheck, check_vat_id, e164, is_country};
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Address {
+    /// Street name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// House number (may hold letters: `12b`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub house_number: Option<String>,
+    /// Postcode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
+    /// City.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, upper case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// The customer's company.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Company {
+    /// Legal or trading name.
+    pub name: String,
+    /// Postal address.
+    #[serde(default)]
+    pub address: Address,
+    /// VAT ID, normalised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<String>,
+}
+
+/// The person who becomes the organization's first admin.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Contact {
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Where the invite goes; the admin's login.
+    pub email: String,
+}
+
+/// Where invoices go.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Billing {
+    /// One of the partner's billing accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// E.164 phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// Everything known about the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CustomerDetails {
+    /// The company.
+    pub company: Company,
+    /// The contact person.
+    pub contact: Contact,
+    /// Billing details.
+    #[serde(default)]
+    pub billing: Billing,
+}
+
+/// [`Address`] as it arrives: every field may be missing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct AddressInput {
+    pub street: Option<String>,
+    pub house_number: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+}
+
+/// [`Company`] as it arrives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CompanyInput {
+    pub name: Option<String>,
+    pub address: Option<AddressInput>,
+    pub vat_id: Option<String>,
+}
+
+/// [`Contact`] as it arrives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ContactInput {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// [`Billing`] as it arrives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct BillingInput {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// [`CustomerDetails`] as it arrives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CustomerInput {
+    pub company: Option<CompanyInput>,
+    pub contact: Option<ContactInput>,
+    pub billing: Option<BillingInput>,
+}
+
+impl CustomerInput {
+    /// Checks every field, recording each problem under `base` (a JSON Pointer
+    /// prefix such as `/customer`), and returns the cleaned details.
+    pub fn validate(&self, base: &str, report: &mut Report) -> CustomerDetails {
+        let company = self.company.clone().unwrap_or_default();
+        let contact = self.contact.clone().unwrap_or_default();
+        let billing = self.billing.clone().unwrap_or_default();
+        let address = company.address.clone().unwrap_or_default();
+        let p = |suffix: &str| format!("{base}{suffix}");
+
+        let country = report
+            .optional_text(
+                &p("/company/address/country"),
+                address.country.as_deref(),
+                2,
+            )
+            .map(|c| c.to_ascii_uppercase());
+        if let Some(c) = &country
+            && !is_country(c)
+        {
+            report.push(
+                &p("/company/address/country"),
+                "must be an ISO 3166-1 alpha-2 code such as DE",
+            );
+        }
+        let vat_id = company
+            .vat_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .and_then(|v| {
+                let known_country = country.as_deref().filter(|c| is_country(c));
+                match check_vat_id(v, known_country) {
+                    VatCheck::Valid(v) | VatCheck::Unchecked(v) => Some(v),
+                    VatCheck::Invalid(why) => {
+                        report.push(&p("/company/vat_id"), why);
+                        None
+                    }
+                }
+            });
+        let phone = report
+            .optional_text(&p("/billing/phone"), billing.phone.as_deref(), 32)
+            .and_then(|raw| {
+                let normalized = e164(&raw);
+                if normalized.is_none() {
+                    report.push(
+                        &p("/billing/phone"),
+                        "must be an E.164 number such as +4930123456",
+                    );
+                }
+                normalized
+            });
+
+        CustomerDetails {
+            company: Company {
+                name: report.required_text(&p("/company/name"), company.name.as_deref(), MAX_TEXT),
+                address: Address {
+                    street: report.optional_text(
+                        &p("/company/address/street"),
+                        address.street.as_deref(),
+                        MAX_TEXT,
+                    ),
+                    house_number: report.optional_text(
+                        &p("/company/address/house_number"),
+                        address.house_number.as_deref(),
+                        20,
+                    ),
+                    postcode: report.optional_text(
+                        &p("/company/address/postcode"),
+                        address.postcode.as_deref(),
+                        20,
+                    ),
+                    city: report.optional_text(
+                        &p("/company/address/city"),
+                        address.city.as_deref(),
+                        MAX_TEXT,
+                    ),
+                    country,
+                },
+                vat_id,
+            },
+            contact: Contact {
+                first_name: report.required_text(
+                    &p("/contact/first_name"),
+                    contact.first_name.as_deref(),
+                    MAX_TEXT,
+                ),
+                last_name: report.required_text(
+                    &p("/contact/last_name"),
+                    contact.last_name.as_deref(),
+                    MAX_TEXT,
+                ),
+                email: report.required_email(&p("/contact/email"), contact.email.as_deref()),
+            },
+            billing: Billing {
+                email: report.optional_email(&p("/billing/email"), billing.email.as_deref()),
+                phone,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(json: serde_json::Value) -> CustomerInput {
+        serde_json::from_value(json).expect("input shape")
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let customer = input(serde_json::json!({
+            "company": {"address": {"country": "XX"}, "vat_id": "DE12"},
+            "contact": {"first_name": "Ada", "email": "nope"},
+            "billing": {"phone": "0301234"}
+        }));
+        let mut report = Report::new();
+        customer.validate("/customer", &mut report);
+        let errors = report.finish().expect_err("invalid");
+        let pointers: Vec<_> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        for expected in [
+            "/customer/company/name",
+            "/customer/company/address/country",
+            "/customer/contact/last_name",
+            "/customer/contact/email",
+            "/customer/billing/phone",
+        ] {
+            assert!(
+                pointers.contains(&expected),
+                "{expected} missing from {pointers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn valid_details_are_normalised() {
+        let customer = input(serde_json::json!({
+            "company": {"name": " Acme GmbH ", "address": {"country": "de", "city": "Berlin"}, "vat_id": "de 123456789"},
+            "contact": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@ACME.example"},
+            "billing": {"email": "billing@partner.example", "phone": "+49 30 1234567"}
+        }));
+        let mut report = Report::new();
+        let details = customer.validate("/customer", &mut report);
+        assert!(report.is_empty(), "{report:?}");
+        assert_eq!(details.company.name, "Acme GmbH");
+        assert_eq!(details.company.address.country.as_deref(), Some("DE"));
+        assert_eq!(details.company.vat_id.as_deref(), Some("DE123456789"));
+        assert_eq!(details.contact.email, "ada@acme.example");
+        assert_eq!(details.billing.phone.as_deref(), Some("+49301234567"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let r: Result<CustomerInput, _> =
+            serde_json::from_value(serde_json::json!({"compnay": {}}));
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,312 @@
+//! An invite: a partner's offer to connect with a new customer.
+
+use serde::{Deserialize, Serialize};
+
+use super::audit::{Action, Actor, AuditEvent};
+use super::customer::CustomerDetails;
+use super::notification::Email;
+use crate::capabilities::ConnectionType;
+use crate::problem::{Problem, ProblemKind};
+
+/// Default time to live of an invite link: 7 days.
+pub const DEFAULT_TTL_DAYS: u32 = 7;
+/// Longest time to live of an invite link: 30 days.
+pub const MAX_TTL_DAYS: u32 = 30;
+
+/// An invite's status as clients see it; `expired` is derived from the expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteStatus {
+    /// Sent, waiting for the customer.
+    Pending,
+    /// Redeemed: the customer is connected.
+    Accepted,
+    /// Past its expiry without being redeemed.
+    Expired,
+    /// Revoked by the partner.
+    Revoked,
+}
+
+impl InviteStatus {
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<InviteStatus> {
+        match s {
+            "pending" => Some(InviteStatus::Pending),
+            "accepted" => Some(InviteStatus::Accepted),
+            "expired" => Some(InviteStatus::Expired),
+            "revoked" => Some(InviteStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// The stored state; expiry is not a state but a fact about time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum InviteState {
+    /// Waiting for the customer.
+    Pending,
+    /// Redeemed.
+    Accepted {
+        /// The organization that was created or linked.
+        organization_id: String,
+        /// The relationship that was created.
+        relationship_id: String,
+        /// Whether the organization already existed.
+        existing_organization: bool,
+    },
+    /// Revoked.
+    Revoked,
+}
+
+/// An invite record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// `inv_<seq>_<random>`; the sequence places it in the partner's list.
+    pub id: String,
+    /// The inviting partner.
+    pub partner_id: String,
+    /// How the customer will be connected.
+    pub connection: ConnectionType,
+    /// The customer's details as the partner entered them.
+    pub customer: CustomerDetails,
+    /// Language of the email and page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// The partner's own reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_reference: Option<String>,
+    /// Whether the invite email is sent.
+    pub send_email: bool,
+    /// Link lifetime, kept for resends.
+    pub ttl_seconds: u64,
+    /// Bumped on every resend; tokens of older generations are dead.
+    pub generation: u32,
+    /// When the current link was issued.
+    pub issued_at: u64,
+    /// When the current link expires.
+    pub expires_at: u64,
+    /// Stored state.
+    #[serde(flatten)]
+    pub state: InviteState,
+    /// Every change, oldest first.
+    pub history: Vec<AuditEvent>,
+    /// The last invite email and what became of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_email: Option<Email>,
+}
+
+impl Invite {
+    /// The status at `now`.
+    pub fn status(&self, now: u64) -> InviteStatus {
+        match self.state {
+            InviteState::Accepted { .. } => InviteStatus::Accepted,
+            InviteState::Revoked => InviteStatus::Revoked,
+            InviteState::Pending if now >= self.expires_at => InviteStatus::Expired,
+            InviteState::Pending => InviteStatus::Pending,
+        }
+    }
+
+    /// When the invite was created.
+    pub fn created_at(&self) -> u64 {
+        self.history.first().map_or(self.issued_at, |e| e.at)
+    }
+
+    /// Issues a fresh link: pending or expired invites only.
+    pub fn resend(&mut self, by: Actor, now: u64) -> Result<(), Problem> {
+        match self.status(now) {
+            InviteStatus::Pending | InviteStatus::Expired => {
+                self.generation = self.generation.saturating_add(1);
+                self.issued_at = now;
+                self.expires_at = now.saturating_add(self.ttl_seconds);
+                self.history.push(AuditEvent {
+                    action: Action::Resent,
+                    by,
+                    at: now,
+                });
+                Ok(())
+            }
+            other => Err(Problem::new(
+                ProblemKind::InvalidState,
+                format!(
+                    "only pending or expired invites can be resent; this one is {}",
+                    status_name(other)
+                ),
+            )),
+        }
+    }
+
+    /// Revokes a pending invite.
+    pub fn revoke(&mut self, by: Actor, now: u64) -> Result<(), Problem> {
+        match self.status(now) {
+            InviteStatus::Pending => {
+                self.state = InviteState::Revoked;
+                self.history.push(AuditEvent {
+                    action: Action::Revoked,
+                    by,
+                    at: now,
+                });
+                Ok(())
+            }
+            other => Err(Problem::new(
+                ProblemKind::InvalidState,
+                format!(
+                    "only pending invites can be revoked; this one is {}",
+                    status_name(other)
+                ),
+            )),
+        }
+    }
+
+    /// Checks that a link of `generation` may still be redeemed at `now`.
+    pub fn check_redeemable(&self, generation: u32, now: u64) -> Result<(), Problem> {
+        if generation != self.generation {
+            return Err(Problem::new(
+                ProblemKind::Revoked,
+                "this invite link was replaced by a newer one; use the latest link you received",
+            ));
+        }
+        match self.status(now) {
+            InviteStatus::Pending => Ok(()),
+            InviteStatus::Accepted => Err(Problem::new(
+                ProblemKind::AlreadyAccepted,
+                "this invite has already been used",
+            )),
+            InviteStatus::Revoked => Err(Problem::new(
+                ProblemKind::Revoked,
+                "this invite was revoked by the partner",
+            )),
+            InviteStatus::Expired => Err(Problem::new(
+                ProblemKind::Expired,
+                "this invite link has expired",
+            )),
+        }
+    }
+
+    /// Marks the invite accepted; the caller checked [`Invite::check_redeemable`].
+    pub fn accept(
+        &mut self,
+        generation: u32,
+        outcome: InviteState,
+        by: Actor,
+        now: u64,
+    ) -> Result<(), Problem> {
+        self.check_redeemable(generation, now)?;
+        self.state = outcome;
+        self.history.push(AuditEvent {
+            action: Action::Accepted,
+            by,
+            at: now,
+        });
+        Ok(())
+    }
+}
+
+/// The wire name of a status.
+pub fn status_name(status: InviteStatus) -> &'static str {
+    match status {
+        InviteStatus::Pending => "pending",
+        InviteStatus::Accepted => "accepted",
+        InviteStatus::Expired => "expired",
+        InviteStatus::Revoked => "revoked",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite() -> Invite {
+        Invite {
+            id: "inv_1_ab".into(),
+            partner_id: "p1".into(),
+            connection: ConnectionType::Msp,
+            customer: CustomerDetails::default(),
+            locale: None,
+            partner_reference: None,
+            send_email: true,
+            ttl_seconds: 100,
+            generation: 0,
+            issued_at: 1_000,
+            expires_at: 1_100,
+            state: InviteState::Pending,
+            history: vec![],
+            last_email: None,
+        }
+    }
+
+    fn partner() -> Actor {
+        Actor::Partner {
+            partner_id: "p1".into(),
+            user: None,
+        }
+    }
+
+    #[test]
+    fn expiry_is_derived() {
+        let i = invite();
+        assert_eq!(i.status(1_099), InviteStatus::Pending);
+        assert_eq!(i.status(1_100), InviteStatus::Expired);
+    }
+
+    #[test]
+    fn resend_kills_older_generations_and_renews_expiry() {
+        let mut i = invite();
+        i.resend(partner(), 2_000)
+            .expect("expired invites can be resent");
+        assert_eq!((i.generation, i.expires_at), (1, 2_100));
+        assert_eq!(
+            i.check_redeemable(0, 2_001).map_err(|p| p.kind),
+            Err(ProblemKind::Revoked)
+        );
+        assert!(i.check_redeemable(1, 2_001).is_ok());
+    }
+
+    #[test]
+    fn illegal_moves_are_refused() {
+        let mut i = invite();
+        i.revoke(partner(), 1_001).expect("pending can be revoked");
+        assert_eq!(
+            i.revoke(partner(), 1_002).map_err(|p| p.kind),
+            Err(ProblemKind::InvalidState)
+        );
+        assert_eq!(
+            i.resend(partner(), 1_002).map_err(|p| p.kind),
+            Err(ProblemKind::InvalidState)
+        );
+        assert_eq!(
+            i.check_redeemable(0, 1_002).map_err(|p| p.kind),
+            Err(ProblemKind::Revoked)
+        );
+
+        let mut expired = invite();
+        assert_eq!(
+            expired.revoke(partner(), 5_000).map_err(|p| p.kind),
+            Err(ProblemKind::InvalidState)
+        );
+        assert_eq!(
+            expired.check_redeemable(0, 5_000).map_err(|p| p.kind),
+            Err(ProblemKind::Expired)
+        );
+    }
+
+    #[test]
+    fn accepted_once() {
+        let mut i = invite();
+        let outcome = InviteState::Accepted {
+            organization_id: "org_1".into(),
+            relationship_id: "rel_1".into(),
+            existing_organization: false,
+        };
+        let by = Actor::InvitedContact {
+            email: "a@b.example".into(),
+        };
+        i.accept(0, outcome.clone(), by.clone(), 1_010)
+            .expect("first");
+        assert_eq!(
+            i.accept(0, outcome, by, 1_011).map_err(|p| p.kind),
+            Err(ProblemKind::AlreadyAccepted)
+        );
+        assert_eq!(i.status(9_999), InviteStatus::Accepted);
+    }
+}

@@ -1,0 +1,107 @@
+//! What leaves the app: emails and webhook deliveries, each recorded so that
+//! nothing is silently lost.
+
+use serde::{Deserialize, Serialize};
+
+/// What became of an email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum EmailStatus {
+    /// No relay is configured: kept here for the operator.
+    Recorded,
+    /// The relay accepted it.
+    Sent {
+        /// The relay's HTTP status.
+        relay_status: u16,
+    },
+    /// The relay refused it or could not be reached.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// An email, as sent or recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    /// `eml_<seq>_<random>`.
+    pub id: String,
+    /// Recipient.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// When it was produced.
+    pub created_at: u64,
+    /// What became of it.
+    #[serde(flatten)]
+    pub status: EmailStatus,
+}
+
+/// The events partners can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    /// An invite was created.
+    #[serde(rename = "invite.created")]
+    InviteCreated,
+    /// An invite was redeemed.
+    #[serde(rename = "invite.accepted")]
+    InviteAccepted,
+    /// An invite was revoked.
+    #[serde(rename = "invite.revoked")]
+    InviteRevoked,
+    /// A connection request was made.
+    #[serde(rename = "connection.requested")]
+    ConnectionRequested,
+    /// A connection request was approved.
+    #[serde(rename = "connection.approved")]
+    ConnectionApproved,
+    /// A connection request was declined.
+    #[serde(rename = "connection.declined")]
+    ConnectionDeclined,
+}
+
+/// One attempt to deliver an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    /// When.
+    pub at: u64,
+    /// The endpoint's HTTP status, if it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The transport error, if it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DeliveryAttempt {
+    /// A 2xx answer.
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// An event and every attempt to deliver it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    /// `msg_<seq>_<random>`; also the `webhook-id` header, stable across retries.
+    pub id: String,
+    /// The partner it belongs to.
+    pub partner_id: String,
+    /// The event.
+    pub event: EventType,
+    /// The endpoint URL at the time.
+    pub url: String,
+    /// The exact JSON body, so a retry sends the same bytes.
+    pub payload: String,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+impl WebhookDelivery {
+    /// Whether the last attempt succeeded.
+    pub fn delivered(&self) -> bool {
+        self.attempts.last().is_some_and(DeliveryAttempt::succeeded)
+    }
+}

@@ -1,0 +1,277 @@
+//! RFC 9457 problem details: every error answer of the API.
+//!
+//! Each [`ProblemKind`] has a stable `type` URI, a title and a status, so a
+//! client can branch on `type` and a person can read `detail`. Handlers never
+//! build a problem body by hand: they return a [`Problem`].
+
+use serde::Serialize;
+
+/// The media type of every error answer.
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// The classes of error the API answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// 400: the request cannot be parsed (bad JSON, wrong type, bad query).
+    Malformed,
+    /// 401: no valid bearer token.
+    Unauthenticated,
+    /// 403: authenticated, but not allowed to do this.
+    Forbidden,
+    /// 404: no such record (also another partner's records).
+    NotFound,
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 406: the client accepts no representation we can produce.
+    NotAcceptable,
+    /// 409: the record is not in a state that allows this.
+    InvalidState,
+    /// 409: the invite was already accepted.
+    AlreadyAccepted,
+    /// 409: the partner and the organization are already connected.
+    AlreadyConnected,
+    /// 409: an open connection request for the pair exists.
+    DuplicateRequest,
+    /// 409: an `Idempotency-Key` was reused with a different request.
+    IdempotencyKeyReused,
+    /// 410: the link has expired.
+    Expired,
+    /// 410: the link was revoked, withdrawn or replaced by a resend.
+    Revoked,
+    /// 413: the request body is too large.
+    PayloadTooLarge,
+    /// 415: the request body has the wrong media type.
+    UnsupportedMediaType,
+    /// 422: one or more fields are invalid; `errors` lists each.
+    ValidationFailed,
+    /// 429: too many requests.
+    TooManyRequests,
+    /// 500: something failed on our side; nothing was changed.
+    Internal,
+    /// 502: a dependency (store, relay) failed.
+    BadGateway,
+}
+
+impl ProblemKind {
+    /// The HTTP status.
+    pub fn status(self) -> u16 {
+        use ProblemKind::*;
+        match self {
+            Malformed => 400,
+            Unauthenticated => 401,
+            Forbidden => 403,
+            NotFound => 404,
+            MethodNotAllowed => 405,
+            NotAcceptable => 406,
+            InvalidState | AlreadyAccepted | AlreadyConnected | DuplicateRequest
+            | IdempotencyKeyReused => 409,
+            Expired | Revoked => 410,
+            PayloadTooLarge => 413,
+            UnsupportedMediaType => 415,
+            ValidationFailed => 422,
+            TooManyRequests => 429,
+            Internal => 500,
+            BadGateway => 502,
+        }
+    }
+
+    /// The stable slug behind the `type` URI.
+    pub fn slug(self) -> &'static str {
+        use ProblemKind::*;
+        match self {
+            Malformed => "malformed-request",
+            Unauthenticated => "unauthenticated",
+            Forbidden => "forbidden",
+            NotFound => "not-found",
+            MethodNotAllowed => "method-not-allowed",
+            NotAcceptable => "not-acceptable",
+            InvalidState => "invalid-state",
+            AlreadyAccepted => "already-accepted",
+            AlreadyConnected => "already-connected",
+            DuplicateRequest => "duplicate-request",
+            IdempotencyKeyReused => "idempotency-key-reused",
+            Expired => "expired",
+            Revoked => "revoked",
+            PayloadTooLarge => "payload-too-large",
+            UnsupportedMediaType => "unsupported-media-type",
+            ValidationFailed => "validation-failed",
+            TooManyRequests => "too-many-requests",
+            Internal => "internal-error",
+            BadGateway => "bad-gateway",
+        }
+    }
+
+    /// A short, fixed summary.
+    pub fn title(self) -> &'static str {
+        use ProblemKind::*;
+        match self {
+            Malformed => "Malformed request",
+            Unauthenticated => "Authentication required",
+            Forbidden => "Forbidden",
+            NotFound => "Not found",
+            MethodNotAllowed => "Method not allowed",
+            NotAcceptable => "Not acceptable",
+            InvalidState => "Not allowed in the current state",
+            AlreadyAccepted => "Already accepted",
+            AlreadyConnected => "Already connected",
+            DuplicateRequest => "A request is already open",
+            IdempotencyKeyReused => "Idempotency key reused",
+            Expired => "Link expired",
+            Revoked => "Link no longer valid",
+            PayloadTooLarge => "Payload too large",
+            UnsupportedMediaType => "Unsupported media type",
+            ValidationFailed => "Validation failed",
+            TooManyRequests => "Too many requests",
+            Internal => "Internal error",
+            BadGateway => "Upstream failure",
+        }
+    }
+
+    /// The `type` URI.
+    pub fn type_uri(self) -> String {
+        format!("urn:partner-invites:problem:{}", self.slug())
+    }
+}
+
+/// One invalid field, as an RFC 9457 extension member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON Pointer to the field in the request body (`/customer/contact/email`).
+    pub pointer: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A field error at `pointer`.
+    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> FieldError {
+        FieldError {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The class of error.
+    pub kind: ProblemKind,
+    /// What exactly is wrong, for people.
+    pub detail: String,
+    /// Every invalid field (validation problems).
+    pub errors: Vec<FieldError>,
+    /// Extra `Allow` header value for 405 answers.
+    pub allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    r#type: String,
+    title: &'static str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl Problem {
+    /// A problem of `kind` with `detail`.
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind,
+            detail: detail.into(),
+            errors: Vec::new(),
+            allow: None,
+        }
+    }
+
+    /// A 422 listing every invalid field.
+    pub fn validation(errors: Vec<FieldError>) -> Problem {
+        let fields: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        Problem {
+            kind: ProblemKind::ValidationFailed,
+            detail: format!("invalid fields: {}", fields.join(", ")),
+            errors,
+            allow: None,
+        }
+    }
+
+    /// A 405 naming the methods the path accepts.
+    pub fn method_not_allowed(allow: &'static str) -> Problem {
+        Problem {
+            allow: Some(allow),
+            ..Problem::new(
+                ProblemKind::MethodNotAllowed,
+                format!("this path accepts {allow}"),
+            )
+        }
+    }
+
+    /// A 404 for a record that does not exist for the caller.
+    pub fn not_found(what: &str) -> Problem {
+        Problem::new(ProblemKind::NotFound, format!("no such {what}"))
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// The `application/problem+json` body.
+    pub fn to_json(&self) -> Vec<u8> {
+        let body = Body {
+            r#type: self.kind.type_uri(),
+            title: self.kind.title(),
+            status: self.status(),
+            detail: &self.detail,
+            errors: &self.errors,
+        };
+        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.kind.title(),
+            self.status(),
+            self.detail
+        )
+    }
+}
+
+impl std::error::Error for Problem {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_has_the_rfc_9457_members() {
+        let p = Problem::validation(vec![FieldError::new(
+            "/customer/contact/email",
+            "not an email",
+        )]);
+        let v: serde_json::Value = serde_json::from_slice(&p.to_json()).expect("json");
+        assert_eq!(v["type"], "urn:partner-invites:problem:validation-failed");
+        assert_eq!(v["status"], 422);
+        assert_eq!(v["title"], "Validation failed");
+        assert_eq!(v["errors"][0]["pointer"], "/customer/contact/email");
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("/customer/contact/email"))
+        );
+    }
+
+    #[test]
+    fn no_errors_member_when_there_are_none() {
+        let v: serde_json::Value =
+            serde_json::from_slice(&Problem::not_found("invite").to_json()).expect("json");
+        assert!(v.get("errors").is_none());
+        assert_eq!(v["status"], 404);
+    }
+}

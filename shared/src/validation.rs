@@ -1,0 +1,389 @@
+//! Field rules, checked all at once so a client learns every mistake in one
+//! answer. Each rule pushes a [`FieldError`] with a JSON Pointer to the field.
+
+use crate::problem::FieldError;
+
+/// Collects field errors while a request is checked.
+#[derive(Debug, Default)]
+pub struct Report {
+    errors: Vec<FieldError>,
+}
+
+/// Longest accepted free text (names, streets, references), in characters.
+pub const MAX_TEXT: usize = 200;
+/// Longest accepted email address (RFC 5321 path limit).
+pub const MAX_EMAIL: usize = 254;
+
+impl Report {
+    /// An empty report.
+    pub fn new() -> Report {
+        Report::default()
+    }
+
+    /// Records an error at `pointer`.
+    pub fn push(&mut self, pointer: &str, detail: impl Into<String>) {
+        self.errors.push(FieldError::new(pointer, detail));
+    }
+
+    /// Whether nothing was wrong.
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The collected errors, or `Ok` when there are none.
+    pub fn finish(self) -> Result<(), Vec<FieldError>> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors)
+        }
+    }
+
+    /// A required text field: present, not blank, within `max` characters, no control characters.
+    pub fn required_text(&mut self, pointer: &str, value: Option<&str>, max: usize) -> String {
+        match value.map(str::trim) {
+            None | Some("") => {
+                self.push(pointer, "is required");
+                String::new()
+            }
+            Some(v) => {
+                self.text_rules(pointer, v, max);
+                v.to_string()
+            }
+        }
+    }
+
+    /// An optional text field; blank counts as absent.
+    pub fn optional_text(
+        &mut self,
+        pointer: &str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
+        let v = value.map(str::trim).filter(|v| !v.is_empty())?;
+        self.text_rules(pointer, v, max);
+        Some(v.to_string())
+    }
+
+    fn text_rules(&mut self, pointer: &str, v: &str, max: usize) {
+        if v.chars().count() > max {
+            self.push(pointer, format!("must be at most {max} characters"));
+        }
+        if v.chars().any(char::is_control) {
+            self.push(pointer, "must not contain control characters");
+        }
+    }
+
+    /// A required email address, lowercased in its domain.
+    pub fn required_email(&mut self, pointer: &str, value: Option<&str>) -> String {
+        let v = self.required_text(pointer, value, MAX_EMAIL);
+        if !v.is_empty() {
+            self.email_rules(pointer, &v);
+        }
+        normalize_email(&v)
+    }
+
+    /// An optional email address.
+    pub fn optional_email(&mut self, pointer: &str, value: Option<&str>) -> Option<String> {
+        let v = self.optional_text(pointer, value, MAX_EMAIL)?;
+        self.email_rules(pointer, &v);
+        Some(normalize_email(&v))
+    }
+
+    fn email_rules(&mut self, pointer: &str, v: &str) {
+        if !email_address::EmailAddress::is_valid(v)
+            || !v.contains('@')
+            || v.contains(['<', '>', ' '])
+        {
+            self.push(pointer, "must be an email address such as name@example.com");
+        }
+    }
+}
+
+/// Lowercases the domain; the local part is left as given (it may be case-sensitive).
+pub fn normalize_email(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_ascii_lowercase()),
+        None => email.to_string(),
+    }
+}
+
+/// Whether two addresses name the same mailbox (domain case-insensitive, local part too:
+/// mail providers treat it so in practice and an invite must not fail on `Ada@` vs `ada@`).
+pub fn same_email(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// ISO 3166-1 alpha-2 codes, officially assigned.
+const ISO_3166_ALPHA2: &str = "\
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ \
+BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ \
+DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR \
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY \
+HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP \
+KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY \
+MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ \
+NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY \
+QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ \
+TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ \
+VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Whether `code` is an assigned ISO 3166-1 alpha-2 country code (upper case).
+pub fn is_country(code: &str) -> bool {
+    code.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == code)
+}
+
+/// VAT number shapes after the country prefix: `9` a digit, `A` a letter or
+/// digit, `L` a letter, anything else itself. Sources: the EU VIES help pages
+/// and the national tax authorities of CH, GB and NO.
+fn vat_patterns(country: &str) -> Option<(&'static str, &'static [&'static str])> {
+    let p: (&str, &[&str]) = match country {
+        "AT" => ("AT", &["U99999999"]),
+        "BE" => ("BE", &["9999999999"]),
+        "BG" => ("BG", &["999999999", "9999999999"]),
+        "CY" => ("CY", &["99999999L"]),
+        "CZ" => ("CZ", &["99999999", "999999999", "9999999999"]),
+        "DE" => ("DE", &["999999999"]),
+        "DK" => ("DK", &["99999999"]),
+        "EE" => ("EE", &["999999999"]),
+        "GR" => ("EL", &["999999999"]),
+        "ES" => ("ES", &["A9999999A"]),
+        "FI" => ("FI", &["99999999"]),
+        "FR" => ("FR", &["AA999999999"]),
+        "HR" => ("HR", &["99999999999"]),
+        "HU" => ("HU", &["99999999"]),
+        "IE" => ("IE", &["9999999L", "9999999LL", "9A99999L"]),
+        "IT" => ("IT", &["99999999999"]),
+        "LT" => ("LT", &["999999999", "999999999999"]),
+        "LU" => ("LU", &["99999999"]),
+        "LV" => ("LV", &["99999999999"]),
+        "MT" => ("MT", &["99999999"]),
+        "NL" => ("NL", &["999999999B99"]),
+        "PL" => ("PL", &["9999999999"]),
+        "PT" => ("PT", &["999999999"]),
+        "RO" => (
+            "RO",
+            &[
+                "99",
+                "999",
+                "9999",
+                "99999",
+                "999999",
+                "9999999",
+                "99999999",
+                "999999999",
+                "9999999999",
+            ],
+        ),
+        "SE" => ("SE", &["999999999901"]),
+        "SI" => ("SI", &["99999999"]),
+        "SK" => ("SK", &["9999999999"]),
+        "CH" => (
+            "CHE",
+            &["999999999", "999999999MWST", "999999999TVA", "999999999IVA"],
+        ),
+        "GB" => ("GB", &["999999999", "999999999999", "GD999", "HA999"]),
+        "NO" => ("NO", &["999999999MVA", "999999999"]),
+        _ => return None,
+    };
+    Some(p)
+}
+
+fn matches_shape(value: &str, shape: &str) -> bool {
+    value.len() == shape.len()
+        && value.bytes().zip(shape.bytes()).all(|(v, s)| match s {
+            b'9' => v.is_ascii_digit(),
+            b'A' => v.is_ascii_alphanumeric(),
+            b'L' => v.is_ascii_uppercase(),
+            other => v == other,
+        })
+}
+
+/// Outcome of a VAT ID check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VatCheck {
+    /// Well formed for the country; the normalised form (no spaces, dots or dashes).
+    Valid(String),
+    /// No format is known for the country; accepted as given, normalised.
+    Unchecked(String),
+    /// Not of the country's format; the reason.
+    Invalid(String),
+}
+
+/// Checks a VAT ID against the format of `country` (ISO alpha-2), where one is known.
+pub fn check_vat_id(vat: &str, country: Option<&str>) -> VatCheck {
+    let normalized: String = vat
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if normalized.is_empty()
+        || normalized.len() > 20
+        || !normalized.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return VatCheck::Invalid("must be letters and digits, at most 20".into());
+    }
+    let Some(country) = country else {
+        return VatCheck::Unchecked(normalized);
+    };
+    let Some((prefix, shapes)) = vat_patterns(country) else {
+        return VatCheck::Unchecked(normalized);
+    };
+    let Some(rest) = normalized.strip_prefix(prefix) else {
+        return VatCheck::Invalid(format!("must start with {prefix} for country {country}"));
+    };
+    if shapes.iter().any(|s| matches_shape(rest, s)) {
+        VatCheck::Valid(normalized)
+    } else {
+        VatCheck::Invalid(format!(
+            "is not a valid {country} VAT ID (expected e.g. {prefix}{})",
+            shapes[0]
+        ))
+    }
+}
+
+/// Normalises a phone number to E.164 (`+` and 8 to 15 digits, no leading zero);
+/// spaces, dashes, dots and parentheses are dropped.
+pub fn e164(phone: &str) -> Option<String> {
+    let rest = phone.trim().strip_prefix('+')?;
+    let digits: String = rest
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let ok = (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    ok.then(|| format!("+{digits}"))
+}
+
+/// Whether `tag` looks like a BCP 47 language tag (`en`, `de-CH`, `zh-Hant-TW`).
+pub fn is_locale(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let Some(lang) = parts.next() else {
+        return false;
+    };
+    tag.len() <= 35
+        && (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Ids from outside (partners, organizations, users): `[A-Za-z0-9_-]{1,64}`.
+/// They become parts of store keys and tokens, so nothing else is let in.
+pub fn is_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn country_list_is_complete() {
+        assert_eq!(ISO_3166_ALPHA2.split(' ').count(), 249);
+        assert!(is_country("DE") && is_country("CH") && is_country("GB"));
+        assert!(!is_country("UK") && !is_country("de") && !is_country("EU"));
+    }
+
+    #[test]
+    fn vat_ids_by_country() {
+        use VatCheck::*;
+        assert_eq!(
+            check_vat_id("DE 123 456 789", Some("DE")),
+            Valid("DE123456789".into())
+        );
+        assert_eq!(
+            check_vat_id("ATU12345678", Some("AT")),
+            Valid("ATU12345678".into())
+        );
+        assert_eq!(
+            check_vat_id("EL123456789", Some("GR")),
+            Valid("EL123456789".into())
+        );
+        assert_eq!(
+            check_vat_id("CHE-123.456.789 MWST", Some("CH")),
+            Valid("CHE123456789MWST".into())
+        );
+        assert_eq!(
+            check_vat_id("NL123456789B01", Some("NL")),
+            Valid("NL123456789B01".into())
+        );
+        assert_eq!(
+            check_vat_id("GB123456789", Some("GB")),
+            Valid("GB123456789".into())
+        );
+        assert_eq!(
+            check_vat_id("NO123456789MVA", Some("NO")),
+            Valid("NO123456789MVA".into())
+        );
+        assert!(matches!(check_vat_id("DE12345678", Some("DE")), Invalid(_)));
+        assert!(matches!(
+            check_vat_id("FR123456789", Some("DE")),
+            Invalid(_)
+        ));
+        assert!(matches!(
+            check_vat_id("US12-3456789", Some("US")),
+            Unchecked(_)
+        ));
+        assert!(matches!(check_vat_id("DE<script>", Some("DE")), Invalid(_)));
+    }
+
+    #[test]
+    fn phones_are_e164() {
+        assert_eq!(e164("+49 151 1234 5678").as_deref(), Some("+4915112345678"));
+        assert_eq!(e164("+1 (415) 555-0100").as_deref(), Some("+14155550100"));
+        assert_eq!(e164("0151 1234 5678"), None);
+        assert_eq!(e164("+0151234567"), None);
+        assert_eq!(e164("+1234567"), None);
+        assert_eq!(e164("+1234567890123456"), None);
+    }
+
+    #[test]
+    fn report_collects_every_error() {
+        let mut r = Report::new();
+        r.required_text("/a", None, 10);
+        r.required_text("/b", Some("  "), 10);
+        r.required_text("/c", Some("far too long text"), 10);
+        r.required_text("/d", Some("bell\u{7}"), 10);
+        r.required_email("/e", Some("not-an-email"));
+        r.optional_email("/f", Some("ada@Example.COM"));
+        let errors = r.finish().expect_err("errors");
+        let pointers: Vec<_> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/a", "/b", "/c", "/d", "/e"]);
+    }
+
+    #[test]
+    fn locales_and_ids() {
+        assert!(is_locale("en") && is_locale("de-CH") && is_locale("zh-Hant-TW"));
+        assert!(!is_locale("") && !is_locale("e") && !is_locale("en_US") && !is_locale("en-"));
+        assert!(is_id("partner-42_a") && !is_id("a/b") && !is_id("") && !is_id(&"x".repeat(65)));
+    }
+
+    proptest! {
+        #[test]
+        fn validators_never_panic(s in "\\PC{0,64}") {
+            let _ = check_vat_id(&s, Some("DE"));
+            let _ = e164(&s);
+            let _ = is_locale(&s);
+            let mut r = Report::new();
+            let _ = r.required_email("/x", Some(&s));
+        }
+
+        #[test]
+        fn e164_output_is_canonical(digits in "[1-9][0-9]{7,14}") {
+            let phone = format!("+{digits}");
+            prop_assert_eq!(e164(&phone), Some(phone.clone()));
+        }
+
+        #[test]
+        fn accepted_vat_ids_are_normalised(digits in "[0-9]{9}") {
+            let spaced = format!("de {} {} {}", &digits[..3], &digits[3..6], &digits[6..]);
+            prop_assert_eq!(check_vat_id(&spaced, Some("DE")), VatCheck::Valid(format!("DE{digits}")));
+        }
+    }
+}

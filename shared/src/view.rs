@@ -1,0 +1,269 @@
+//! What the API answers: records rendered for their reader at a moment.
+
+use serde::Serialize;
+
+use crate::capabilities::{Capability, ConnectionType, FirstContact};
+use crate::clock::rfc3339;
+use crate::domain::connection::request_status_name;
+use crate::domain::invite::status_name;
+use crate::domain::{
+    AuditEvent, ConnectionRequest, CustomerDetails, Email, EmailStatus, Invite, InviteState,
+    Relationship, Via, WebhookDelivery,
+};
+
+/// A page of a list, newest first.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A history line with a readable time.
+#[derive(Debug, Serialize)]
+pub struct HistoryView {
+    #[serde(flatten)]
+    event: AuditEvent,
+    at_time: String,
+}
+
+fn history(events: &[AuditEvent]) -> Vec<HistoryView> {
+    events
+        .iter()
+        .map(|e| HistoryView {
+            event: e.clone(),
+            at_time: rfc3339(e.at),
+        })
+        .collect()
+}
+
+/// An invite as its partner sees it.
+#[derive(Debug, Serialize)]
+pub struct InviteView {
+    /// Id.
+    pub id: String,
+    /// `pending`, `accepted`, `expired` or `revoked`.
+    pub status: &'static str,
+    /// Connection type.
+    pub connection: ConnectionType,
+    /// What the connection grants.
+    pub capabilities: Vec<Capability>,
+    /// Who the customer's first contact will be.
+    pub first_contact: FirstContact,
+    /// The customer's details.
+    pub customer: CustomerDetails,
+    /// Language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// The partner's reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_reference: Option<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Current link expires (RFC 3339).
+    pub expires_at: String,
+    /// Link generation (bumped by resends).
+    pub generation: u32,
+    /// The registration link, while the invite can be redeemed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The token inside the link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The organization connected, once accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+    /// The last invite email and what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailView>,
+    /// Who did what, when.
+    pub history: Vec<HistoryView>,
+}
+
+impl InviteView {
+    /// Renders `invite` at `now`; `link` and `token` are given while it can be redeemed.
+    pub fn new(invite: &Invite, now: u64, link: Option<(String, String)>) -> InviteView {
+        let status = invite.status(now);
+        let (link, token) = link.map_or((None, None), |(l, t)| (Some(l), Some(t)));
+        InviteView {
+            id: invite.id.clone(),
+            status: status_name(status),
+            connection: invite.connection,
+            capabilities: invite.connection.capabilities(),
+            first_contact: invite.connection.first_contact(),
+            customer: invite.customer.clone(),
+            locale: invite.locale.clone(),
+            partner_reference: invite.partner_reference.clone(),
+            created_at: rfc3339(invite.created_at()),
+            expires_at: rfc3339(invite.expires_at),
+            generation: invite.generation,
+            link,
+            token,
+            organization_id: match &invite.state {
+                InviteState::Accepted {
+                    organization_id, ..
+                } => Some(organization_id.clone()),
+                _ => None,
+            },
+            email: invite.last_email.as_ref().map(EmailView::new),
+            history: history(&invite.history),
+        }
+    }
+}
+
+/// A customer as its partner sees it.
+#[derive(Debug, Serialize)]
+pub struct CustomerView {
+    /// The organization.
+    pub organization_id: String,
+    /// Its name.
+    pub name: String,
+    /// How it is connected.
+    pub connection: ConnectionType,
+    /// What the connection grants.
+    pub capabilities: Vec<Capability>,
+    /// Who its first contact is.
+    pub first_contact: FirstContact,
+    /// Since when (RFC 3339).
+    pub since: String,
+    /// Through which invite or request.
+    pub via: Via,
+    /// The relationship id.
+    pub relationship_id: String,
+}
+
+impl CustomerView {
+    /// Renders a relationship from the partner's side.
+    pub fn new(r: &Relationship) -> CustomerView {
+        CustomerView {
+            organization_id: r.organization_id.clone(),
+            name: r.organization_name.clone(),
+            connection: r.connection,
+            capabilities: r.connection.capabilities(),
+            first_contact: r.connection.first_contact(),
+            since: rfc3339(r.since),
+            via: r.via.clone(),
+            relationship_id: r.id.clone(),
+        }
+    }
+}
+
+/// A partner as its customer organization sees it.
+#[derive(Debug, Serialize)]
+pub struct PartnerView {
+    /// The partner.
+    pub partner_id: String,
+    /// Its name.
+    pub name: String,
+    /// How it is connected.
+    pub connection: ConnectionType,
+    /// What the connection grants.
+    pub capabilities: Vec<Capability>,
+    /// Who the first contact is.
+    pub first_contact: FirstContact,
+    /// Since when (RFC 3339).
+    pub since: String,
+}
+
+impl PartnerView {
+    /// Renders a relationship from the organization's side.
+    pub fn new(r: &Relationship) -> PartnerView {
+        PartnerView {
+            partner_id: r.partner_id.clone(),
+            name: r.partner_name.clone(),
+            connection: r.connection,
+            capabilities: r.connection.capabilities(),
+            first_contact: r.connection.first_contact(),
+            since: rfc3339(r.since),
+        }
+    }
+}
+
+/// A connection request.
+#[derive(Debug, Serialize)]
+pub struct RequestView {
+    /// Id.
+    pub id: String,
+    /// `pending`, `approved`, `declined`, `withdrawn` or `expired`.
+    pub status: &'static str,
+    /// The organization.
+    pub organization_id: String,
+    /// The connection asked for.
+    pub connection: ConnectionType,
+    /// What it would grant.
+    pub capabilities: Vec<Capability>,
+    /// Who the first contact would be.
+    pub first_contact: FirstContact,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Expires (RFC 3339).
+    pub expires_at: String,
+    /// Who did what, when.
+    pub history: Vec<HistoryView>,
+}
+
+impl RequestView {
+    /// Renders a request at `now`.
+    pub fn new(r: &ConnectionRequest, now: u64) -> RequestView {
+        RequestView {
+            id: r.id.clone(),
+            status: request_status_name(r.status(now)),
+            organization_id: r.organization_id.clone(),
+            connection: r.connection,
+            capabilities: r.connection.capabilities(),
+            first_contact: r.connection.first_contact(),
+            created_at: rfc3339(r.created_at()),
+            expires_at: rfc3339(r.expires_at),
+            history: history(&r.history),
+        }
+    }
+}
+
+/// An email's fate.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailView {
+    /// Id.
+    pub id: String,
+    /// Recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// What became of it.
+    #[serde(flatten)]
+    pub status: EmailStatus,
+    /// When (RFC 3339).
+    pub created_at: String,
+}
+
+impl EmailView {
+    /// Renders an email without its body.
+    pub fn new(e: &Email) -> EmailView {
+        EmailView {
+            id: e.id.clone(),
+            to: e.to.clone(),
+            subject: e.subject.clone(),
+            status: e.status.clone(),
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+/// A webhook delivery and its attempts.
+#[derive(Debug, Serialize)]
+pub struct DeliveryView {
+    #[serde(flatten)]
+    delivery: WebhookDelivery,
+    delivered: bool,
+}
+
+impl DeliveryView {
+    /// Renders a delivery.
+    pub fn new(d: &WebhookDelivery) -> DeliveryView {
+        DeliveryView {
+            delivered: d.delivered(),
+            delivery: d.clone(),
+        }
+    }
+}
