@@ -6,7 +6,8 @@
 //! matrix ([`capabilities`]), the domain records and their state machines
 //! ([`domain`]), input validation ([`validation`]), the key-value seam and its
 //! key layout ([`store`]), outbound HTTP ([`outbound`]), Standard Webhooks
-//! signatures ([`webhook`]) and RFC 9457 problems ([`problem`]).
+//! signatures ([`webhook`]), RFC 9457 problems ([`problem`]) and the HTTP
+//! endpoints and pages ([`web`]).
 
 pub mod auth;
 pub mod capabilities;
@@ -16,8 +17,11 @@ pub mod ops;
 pub mod outbound;
 pub mod problem;
 pub mod random;
+#[cfg(feature = "spin")]
+pub mod spin;
 pub mod store;
 pub mod token;
 pub mod validation;
 pub mod view;
+pub mod web;
 pub mod webhook;

@@ -14,7 +14,7 @@ mod redeem;
 pub use connections::{ApprovalPreview, Authority, NewRequest};
 pub use invites::CreateInvite;
 pub use partner::{ProfileUpdate, ProfileView};
-pub use redeem::{RedeemPreview, RedeemRequest, Redeemed};
+pub use redeem::{LabelledCapability, RedeemPreview, RedeemRequest, Redeemed};
 
 use serde::de::DeserializeOwned;
 

@@ -1,0 +1,133 @@
+//! The Spin side of a component: read the request, assemble an [`App`] from
+//! Spin variables, the key-value store and outbound HTTP, and write the answer.
+//! Compiled only with the `spin` feature.
+
+mod transport;
+
+pub use transport::SpinTransport;
+
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+
+use crate::clock::SystemClock;
+use crate::ops::{App, Config};
+use crate::problem::{Problem, ProblemKind};
+use crate::random::OsEntropy;
+use crate::store::SpinStore;
+use crate::token::KeyRing;
+use crate::web::{Incoming, MAX_BODY, Outgoing};
+
+/// The app as a component runs it.
+pub type SpinApp = App<SpinStore, SpinTransport>;
+
+/// Reads a component variable; absent or empty is `None`.
+async fn variable(name: &str) -> Option<String> {
+    spin_sdk::variables::get(name)
+        .await
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn misconfigured(what: String) -> Problem {
+    eprintln!("configuration: {what}");
+    Problem::new(
+        ProblemKind::Internal,
+        "the service is misconfigured; the operator has been told",
+    )
+}
+
+/// Assembles the app from the component's variables.
+pub async fn app() -> Result<SpinApp, Problem> {
+    let ring = variable("signing_keys")
+        .await
+        .ok_or_else(|| misconfigured("signing_keys is not set".into()))?;
+    let keys = KeyRing::parse(&ring).map_err(|e| misconfigured(format!("signing_keys: {e}")))?;
+    let store =
+        SpinStore::open("default").map_err(|e| misconfigured(format!("key-value store: {e}")))?;
+    Ok(App {
+        store,
+        transport: SpinTransport,
+        keys,
+        clock: Box::new(SystemClock),
+        random: Box::new(OsEntropy),
+        config: Config {
+            public_base_url: variable("public_base_url")
+                .await
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into()),
+            mail_relay_url: variable("mail_relay_url").await,
+            vendor_name: variable("vendor_name")
+                .await
+                .unwrap_or_else(|| "the vendor".into()),
+        },
+    })
+}
+
+/// Reads the whole request; 413 past [`MAX_BODY`].
+pub async fn read(req: Request) -> Result<Incoming, Problem> {
+    let too_large = || {
+        Problem::new(
+            ProblemKind::PayloadTooLarge,
+            format!("the body may be at most {MAX_BODY} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
+        })
+        .collect();
+    let body = req.into_body().bytes().await.map_err(|e| {
+        Problem::new(
+            ProblemKind::Malformed,
+            format!("could not read the body: {e:?}"),
+        )
+    })?;
+    if body.len() > MAX_BODY {
+        return Err(too_large());
+    }
+    Ok(Incoming {
+        method,
+        path,
+        query,
+        headers,
+        body: body.to_vec(),
+    })
+}
+
+/// Writes an answer as a Spin response.
+pub fn render(out: Outgoing) -> Response<String> {
+    let mut response = Response::new(out.body);
+    *response.status_mut() =
+        StatusCode::from_u16(out.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in out.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// Reads the request and assembles the app, or answers with the problem.
+pub async fn prepare(req: Request) -> Result<(SpinApp, Incoming), Response<String>> {
+    let incoming = read(req).await.map_err(|p| render(Outgoing::problem(&p)))?;
+    let app = app().await.map_err(|p| render(Outgoing::problem(&p)))?;
+    Ok((app, incoming))
+}

@@ -1,0 +1,357 @@
+//! One function per endpoint: authenticate, parse, call the operation,
+//! render. Components match a route to one of these and nothing more.
+
+use super::{BodyKind, Incoming, Outgoing, page, respond};
+use crate::auth::{Principal, authenticate};
+use crate::capabilities;
+use crate::ops::{App, Authority, PageRequest};
+use crate::outbound::Transport;
+use crate::problem::{Problem, ProblemKind};
+use crate::store::KeyValue;
+
+type Shared<S, T> = App<S, T>;
+
+fn caller<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Result<Principal, Problem> {
+    authenticate(&app.keys, req.authorization(), app.now())
+}
+
+fn page_request(req: &Incoming) -> Result<PageRequest, Problem> {
+    PageRequest::parse(
+        req.query_param("limit").as_deref(),
+        req.query_param("cursor").as_deref(),
+    )
+}
+
+/// 405 naming the methods a path accepts.
+pub fn method_not_allowed(allow: &'static str) -> Outgoing {
+    Outgoing::problem(&Problem::method_not_allowed(allow))
+}
+
+/// 404 for a path no endpoint serves.
+pub fn no_route(req: &Incoming) -> Outgoing {
+    Outgoing::problem(&Problem::new(
+        ProblemKind::NotFound,
+        format!("no endpoint at {}", req.path),
+    ))
+}
+
+/// `GET /api/capabilities`: the public matrix.
+pub fn capabilities() -> Outgoing {
+    Outgoing::json(200, &capabilities::matrix())
+}
+
+/// `POST /api/invites/generate`.
+pub async fn create_invite<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    let result = async {
+        let who = caller(app, req)?;
+        who.partner_id()?;
+        app.create_invite(&who, req.json_body()?, req.header("idempotency-key"))
+            .await
+    };
+    respond(201, result.await)
+}
+
+/// `POST /api/invites/:id/resend`.
+pub async fn resend_invite<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    id: &str,
+) -> Outgoing {
+    respond(
+        200,
+        async { app.resend_invite(&caller(app, req)?, id).await }.await,
+    )
+}
+
+/// `POST /api/invites/:id/revoke`.
+pub async fn revoke_invite<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    id: &str,
+) -> Outgoing {
+    respond(
+        200,
+        async { app.revoke_invite(&caller(app, req)?, id).await }.await,
+    )
+}
+
+/// `GET /api/invites`.
+pub async fn list_invites<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    let result = async {
+        let who = caller(app, req)?;
+        who.partner_id()?;
+        app.list_invites(
+            &who,
+            req.query_param("status").as_deref(),
+            page_request(req)?,
+        )
+        .await
+    };
+    respond(200, result.await)
+}
+
+/// `GET /api/invites/:id`.
+pub async fn get_invite<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    id: &str,
+) -> Outgoing {
+    respond(
+        200,
+        async { app.get_invite(&caller(app, req)?, id).await }.await,
+    )
+}
+
+/// `GET /api/customers`.
+pub async fn list_customers<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    let result = async {
+        let who = caller(app, req)?;
+        app.list_customers(who.partner_id()?, page_request(req)?)
+            .await
+    };
+    respond(200, result.await)
+}
+
+/// `GET /api/partners`.
+pub async fn list_partners<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    let result = async {
+        let who = caller(app, req)?;
+        app.list_partners(who.organization_id()?, page_request(req)?)
+            .await
+    };
+    respond(200, result.await)
+}
+
+/// `GET /invite/:token`: the registration page, or its JSON.
+pub async fn registration_page<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    token: &str,
+) -> Outgoing {
+    let preview = app.preview_invite(token).await;
+    if req.wants_json() {
+        return respond(200, preview);
+    }
+    match preview {
+        Ok(p) => Outgoing::html(200, page::registration(&p, token)),
+        Err(problem) => Outgoing::problem_page(&problem),
+    }
+}
+
+/// `POST /api/invites/redeem`: JSON from clients, a form from the registration page.
+pub async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
+    let kind = match req.body_kind(true) {
+        Ok(k) => k,
+        Err(p) => return Outgoing::problem(&p),
+    };
+    let who = match req.authorization() {
+        None => None,
+        Some(_) => match caller(app, req) {
+            Ok(p) => Some(p),
+            Err(problem) => return Outgoing::problem(&problem),
+        },
+    };
+    match kind {
+        BodyKind::Json => respond(
+            201,
+            app.redeem_invite(who.as_ref(), req.json_body().unwrap_or(b"{}"))
+                .await,
+        ),
+        BodyKind::Form => {
+            let body = page::form_to_redeem_request(&req.form());
+            match app.redeem_invite(who.as_ref(), body.as_bytes()).await {
+                Ok(done) => Outgoing::html(201, page::registered(&done)),
+                Err(problem) => Outgoing::problem_page(&problem),
+            }
+        }
+    }
+}
+
+/// `POST /api/connections`.
+pub async fn request_connection<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    let result = async {
+        let who = caller(app, req)?;
+        who.partner_id()?;
+        app.request_connection(&who, req.json_body()?).await
+    };
+    respond(201, result.await)
+}
+
+/// `GET /api/connections`.
+pub async fn list_requests<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    respond(
+        200,
+        async {
+            app.list_requests(&caller(app, req)?, page_request(req)?)
+                .await
+        }
+        .await,
+    )
+}
+
+/// `POST /api/connections/:id/withdraw`.
+pub async fn withdraw_request<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    id: &str,
+) -> Outgoing {
+    respond(
+        200,
+        async { app.withdraw_request(&caller(app, req)?, id).await }.await,
+    )
+}
+
+/// `GET /connect/:token`: the approval page, or its JSON.
+pub async fn approval_page<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    token: &str,
+) -> Outgoing {
+    let preview = app.preview_request(token).await;
+    if req.wants_json() {
+        return respond(200, preview);
+    }
+    match preview {
+        Ok(p) => Outgoing::html(200, page::approval(&p, token)),
+        Err(problem) => Outgoing::problem_page(&problem),
+    }
+}
+
+/// `POST /api/connections/:id/approve` or `.../decline`, by bearer or by the link's token
+/// (`{"token": ...}` or the approval page's form).
+pub async fn decide_request<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    id: &str,
+    approve: bool,
+) -> Outgoing {
+    let kind = match req.body_kind(true) {
+        Ok(k) => k,
+        Err(p) => return Outgoing::problem(&p),
+    };
+    let token = match kind {
+        BodyKind::Form => req
+            .form()
+            .into_iter()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v),
+        BodyKind::Json => {
+            match crate::ops::parse_json::<serde_json::Value>(req.json_body().unwrap_or(b"{}")) {
+                Ok(v) => v.get("token").and_then(|t| t.as_str()).map(str::to_string),
+                Err(p) => return Outgoing::problem(&p),
+            }
+        }
+    };
+    let result = async {
+        let principal;
+        let authority = match (&token, req.authorization()) {
+            (Some(t), _) => Authority::Link(t),
+            (None, Some(_)) => {
+                principal = caller(app, req)?;
+                Authority::Bearer(&principal)
+            }
+            (None, None) => {
+                return Err(Problem::new(
+                    ProblemKind::Unauthenticated,
+                    "send the organization admin's bearer token, or the token from the approval link",
+                ));
+            }
+        };
+        if approve {
+            app.approve_request(id, authority).await
+        } else {
+            app.decline_request(id, authority).await
+        }
+    };
+    let result = result.await;
+    match (kind, result) {
+        (BodyKind::Form, Ok(view)) => Outgoing::html(200, page::decided(&view)),
+        (BodyKind::Form, Err(problem)) => Outgoing::problem_page(&problem),
+        (BodyKind::Json, result) => respond(200, result),
+    }
+}
+
+/// `GET /api/partner`.
+pub async fn get_profile<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    respond(
+        200,
+        async { app.get_profile(caller(app, req)?.partner_id()?).await }.await,
+    )
+}
+
+/// `PUT /api/partner`.
+pub async fn put_profile<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    let result = async {
+        let who = caller(app, req)?;
+        app.put_profile(who.partner_id()?, req.json_body()?).await
+    };
+    respond(200, result.await)
+}
+
+/// `GET /api/webhooks/deliveries`.
+pub async fn list_deliveries<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    let result = async {
+        let who = caller(app, req)?;
+        app.list_deliveries(who.partner_id()?, page_request(req)?)
+            .await
+    };
+    respond(200, result.await)
+}
+
+/// `POST /api/webhooks/deliveries/:id/retry`.
+pub async fn retry_delivery<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    id: &str,
+) -> Outgoing {
+    respond(
+        200,
+        async {
+            app.retry_delivery(caller(app, req)?.partner_id()?, id)
+                .await
+        }
+        .await,
+    )
+}
+
+/// `GET /api/outbox` (operators).
+pub async fn list_outbox<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+) -> Outgoing {
+    let result = async {
+        caller(app, req)?.require_operator()?;
+        app.list_outbox(page_request(req)?).await
+    };
+    respond(200, result.await)
+}
