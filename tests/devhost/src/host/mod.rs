@@ -1,0 +1,143 @@
+//! The per-request state of a component instance and the Spin interfaces
+//! implemented on it: key-value, variables, and outbound HTTP limited to the
+//! component's allow-list.
+
+pub(crate) mod key_value;
+pub(crate) mod keyvalue;
+mod variables;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::kv::Backend;
+use crate::outbound::{AllowedHost, is_allowed};
+
+/// Host bindings generated from the vendored WIT in `wit/`.
+mod bindings {
+    #![allow(missing_docs)]
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "devhost:host/spin-imports",
+        imports: {
+            "spin:key-value/key-value.[method]store.get-keys": async | store | trappable,
+        },
+        with: {
+            "spin:key-value/key-value.store": crate::host::key_value::StoreHandle,
+            "wasi:keyvalue/store.bucket": crate::host::key_value::StoreHandle,
+            "wasi:keyvalue/atomics.cas": crate::host::keyvalue::CasHandle,
+        },
+    });
+}
+
+use bindings::SpinImports;
+pub(crate) use bindings::{spin, wasi};
+
+/// What one component may do, shared by all its instances.
+#[derive(Clone)]
+pub struct Grants {
+    /// The component id.
+    pub component: String,
+    /// Store labels it may open.
+    pub key_value_stores: Arc<Vec<String>>,
+    /// Its variables, expanded.
+    pub variables: Arc<BTreeMap<String, String>>,
+    /// Where it may send requests.
+    pub outbound: Arc<Vec<AllowedHost>>,
+}
+
+/// Outbound HTTP that refuses what the manifest does not allow, as Spin does.
+pub struct Hooks {
+    outbound: Arc<Vec<AllowedHost>>,
+}
+
+impl WasiHttpHooks for Hooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        drop(fut);
+        if !is_allowed(&self.outbound, request.uri()) {
+            eprintln!("devhost: outbound request to {} denied by allowed_outbound_hosts", request.uri());
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+/// The store data of one instance.
+pub struct Host {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: Hooks,
+    table: ResourceTable,
+    kv: Arc<dyn Backend>,
+    grants: Grants,
+}
+
+impl Host {
+    /// Fresh state for one request.
+    pub fn new(kv: Arc<dyn Backend>, grants: Grants) -> Host {
+        let wasi = WasiCtx::builder().inherit_stdout().inherit_stderr().build();
+        Host {
+            wasi,
+            http: WasiHttpCtx::new(),
+            hooks: Hooks {
+                outbound: grants.outbound.clone(),
+            },
+            table: ResourceTable::new(),
+            kv,
+            grants,
+        }
+    }
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Adds every interface a component may import to `linker`.
+pub fn add_to_linker(linker: &mut wasmtime::component::Linker<Host>) -> anyhow::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi::p3::add_to_linker(linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(linker)?;
+    SpinImports::add_to_linker::<_, wasmtime::component::HasSelf<Host>>(linker, |h| h)?;
+    Ok(())
+}

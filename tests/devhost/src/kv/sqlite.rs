@@ -1,0 +1,121 @@
+//! The SQLite backend: Spin's schema, WAL, and atomic operations in
+//! `BEGIN IMMEDIATE` transactions, so they hold across host processes.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{Backend, KvResult, counter};
+
+/// One connection per host process; SQLite serialises writers across processes.
+#[derive(Debug)]
+pub struct SqliteBackend {
+    connection: Mutex<Connection>,
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteBackend> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let connection =
+            Connection::open(path).with_context(|| format!("cannot open key-value database {}", path.display()))?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS spin_key_value (
+                store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                PRIMARY KEY (store, key)
+            )",
+        )?;
+        Ok(SqliteBackend {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> KvResult<T> {
+        let mut c = self.connection.lock().map_err(|_| "database lock poisoned".to_string())?;
+        f(&mut c).map_err(err)
+    }
+}
+
+fn read(c: &Connection, store: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+        .query_row(params![store, key], |row| row.get(0))
+        .optional()
+}
+
+fn write(c: &Connection, store: &str, key: &str, value: &[u8]) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![store, key, value])
+    .map(drop)
+}
+
+impl Backend for SqliteBackend {
+    fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>> {
+        self.with(|c| read(c, store, key))
+    }
+
+    fn get_many(&self, store: &str, keys: &[String]) -> KvResult<Vec<Option<Vec<u8>>>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let values = keys.iter().map(|k| read(&tx, store, k)).collect::<rusqlite::Result<_>>()?;
+            tx.commit()?;
+            Ok(values)
+        })
+    }
+
+    fn set(&self, store: &str, key: &str, value: &[u8]) -> KvResult<()> {
+        self.with(|c| write(c, store, key, value))
+    }
+
+    fn delete(&self, store: &str, key: &str) -> KvResult<()> {
+        self.with(|c| {
+            c.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .execute(params![store, key])
+                .map(drop)
+        })
+    }
+
+    fn keys(&self, store: &str) -> KvResult<Vec<String>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+            let keys = stmt.query_map(params![store], |row| row.get(0))?.collect();
+            keys
+        })
+    }
+
+    fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64> {
+        let mut c = self.connection.lock().map_err(|_| "database lock poisoned".to_string())?;
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let current = read(&tx, store, key).map_err(err)?.map(|v| counter(&v)).transpose()?.unwrap_or(0);
+        let next = current.checked_add(delta).ok_or("counter overflow")?;
+        write(&tx, store, key, &next.to_le_bytes()).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(next)
+    }
+
+    fn swap_if(&self, store: &str, key: &str, expected: Option<&[u8]>, new: &[u8]) -> KvResult<bool> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if read(&tx, store, key)?.as_deref() != expected {
+                return Ok(false);
+            }
+            write(&tx, store, key, new)?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+}

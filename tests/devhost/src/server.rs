@@ -1,0 +1,287 @@
+//! Serving: route each request to its component and run it in a fresh
+//! instance, as Spin does, from a pre-instantiated component with the pooling
+//! allocator so that an instance costs little.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{AsContextMut, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::handler::{Prepared, Proxy};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+use crate::host::{Grants, Host, add_to_linker};
+use crate::kv::Backend;
+use crate::manifest::Manifest;
+use crate::outbound::AllowedHost;
+use crate::router::Router;
+use crate::variables;
+
+/// Limits of the host.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest a request may run.
+    pub timeout: Duration,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(30),
+            max_body: 1024 * 1024,
+        }
+    }
+}
+
+struct Loaded {
+    pre: ServicePre<Host>,
+    grants: Grants,
+}
+
+/// A loaded application, ready to serve.
+pub struct Runtime {
+    engine: Engine,
+    router: Router,
+    components: HashMap<String, Loaded>,
+    kv: Arc<dyn Backend>,
+    limits: Limits,
+}
+
+fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model_async(true);
+    config.concurrency_support(true);
+    config.epoch_interruption(true);
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling.total_component_instances(256);
+    pooling.total_core_instances(1024);
+    pooling.total_memories(512);
+    pooling.total_tables(512);
+    pooling.max_memory_size(256 << 20);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    let engine = Engine::new(&config)?;
+    // Epochs let a runaway guest yield, so the request timeout can fire.
+    let ticker = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = ticker.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    Ok(engine)
+}
+
+impl Runtime {
+    /// Loads every component of `manifest` with the resolved application variables.
+    pub fn new(
+        manifest: &Manifest,
+        values: &BTreeMap<String, String>,
+        kv: Arc<dyn Backend>,
+        limits: Limits,
+    ) -> Result<Runtime> {
+        let engine = engine()?;
+        let mut linker = Linker::<Host>::new(&engine);
+        add_to_linker(&mut linker)?;
+        let mut components = HashMap::new();
+        for (id, c) in &manifest.components {
+            let path = manifest.dir.join(&c.source);
+            let component = Component::from_file(&engine, &path).map_err(anyhow::Error::from).with_context(|| {
+                format!("component {id}: cannot load {} (build it first: devhost build)", path.display())
+            })?;
+            let instance = linker.instantiate_pre(&component).map_err(anyhow::Error::from);
+            let pre = ServicePre::new(instance.with_context(|| format!("component {id}"))?)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component {id} does not export wasi:http/handler@0.3"))?;
+            let outbound = c
+                .allowed_outbound_hosts
+                .iter()
+                .map(|h| AllowedHost::parse(&variables::expand(h, values)?))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("component.{id}.allowed_outbound_hosts"))?;
+            let grants = Grants {
+                component: id.clone(),
+                key_value_stores: Arc::new(c.key_value_stores.clone()),
+                variables: Arc::new(variables::component_values(manifest, id, values)?),
+                outbound: Arc::new(outbound),
+            };
+            components.insert(id.clone(), Loaded { pre, grants });
+        }
+        let router = Router::new(manifest.triggers.iter().map(|t| (t.route.as_str(), t.component.as_str())))?;
+        Ok(Runtime {
+            engine,
+            router,
+            components,
+            kv,
+            limits,
+        })
+    }
+
+    /// The key-value backend.
+    pub fn kv(&self) -> &Arc<dyn Backend> {
+        &self.kv
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, req: hyper::Request<Incoming>, client: SocketAddr) -> http::Response<Full<Bytes>> {
+        let path = req.uri().path().to_string();
+        let Some(matched) = self.router.route(&path) else {
+            return problem(StatusCode::NOT_FOUND, "not-found", &format!("no route matches {path}"));
+        };
+        let Some(loaded) = self.components.get(&matched.route.component) else {
+            return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal-error", "route without component");
+        };
+        let declared = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.limits.max_body) {
+            return too_large(self.limits.max_body);
+        }
+        let (mut parts, body) = req.into_parts();
+        let body = match Limited::new(body, self.limits.max_body).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(self.limits.max_body),
+            Err(e) => return problem(StatusCode::BAD_REQUEST, "malformed-request", &format!("cannot read body: {e}")),
+        };
+
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_string();
+        let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let full_url = format!("http://{host}{path_and_query}");
+        let mut spin_headers = vec![
+            ("spin-full-url", full_url.clone()),
+            ("spin-path-info", matched.path_info.clone()),
+            ("spin-matched-route", matched.route.pattern.clone()),
+            ("spin-raw-component-route", matched.route.pattern.clone()),
+            ("spin-component-route", matched.route.base().to_string()),
+            ("spin-base-path", "/".to_string()),
+            ("spin-client-addr", client.to_string()),
+        ];
+        let param_headers: Vec<(String, String)> =
+            matched.params.iter().map(|(k, v)| (format!("spin-path-match-{}", k.to_ascii_lowercase()), v.clone())).collect();
+        for (name, value) in spin_headers.drain(..).map(|(k, v)| (k.to_string(), v)).chain(param_headers) {
+            if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+                parts.headers.insert(n, v);
+            }
+        }
+        if let Ok(uri) = full_url.parse() {
+            parts.uri = uri;
+        }
+        let request = http::Request::from_parts(
+            parts,
+            Full::new(body).map_err(|never: Infallible| match never {}).boxed_unsync(),
+        );
+
+        match tokio::time::timeout(self.limits.timeout, self.run(loaded, request)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                eprintln!("devhost: component {} failed: {e:?}", loaded.grants.component);
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal-error",
+                    &format!("component {} failed; see the host log", loaded.grants.component),
+                )
+            }
+            Err(_) => problem(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                &format!("component {} did not answer within {:?}", loaded.grants.component, self.limits.timeout),
+            ),
+        }
+    }
+
+    async fn run(
+        &self,
+        loaded: &Loaded,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+    ) -> Result<http::Response<Full<Bytes>>> {
+        let mut store = Store::new(&self.engine, Host::new(self.kv.clone(), loaded.grants.clone()));
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let service = loaded.pre.instantiate_async(&mut store).await?;
+        let proxy = Proxy::P3(service);
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let prepared = Prepared::new(store.as_context_mut(), &proxy, request, WasiHttpView::http, tx)?;
+        store
+            .run_concurrent(async |accessor| -> Result<http::Response<Full<Bytes>>> {
+                prepared.run(accessor, std::future::pending()).await?;
+                let response = rx.await.map_err(|_| anyhow!("the component produced no response"))??;
+                let (parts, body) = response.into_parts();
+                let bytes = body.collect().await.map_err(|e| anyhow!("response body: {e}"))?.to_bytes();
+                Ok(http::Response::from_parts(parts, Full::new(bytes)))
+            })
+            .await?
+    }
+}
+
+/// An RFC 9457 answer from the host itself.
+pub fn problem(status: StatusCode, slug: &str, detail: &str) -> http::Response<Full<Bytes>> {
+    let body = serde_json::json!({
+        "type": format!("urn:devhost:problem:{slug}"),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut response = http::Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+fn too_large(max: usize) -> http::Response<Full<Bytes>> {
+    problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", &format!("the body may be at most {max} bytes"))
+}
+
+/// Serves `runtime` on `listener` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, runtime: Arc<Runtime>, shutdown: impl Future<Output = ()>) {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("devhost: accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let runtime = runtime.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let runtime = runtime.clone();
+                async move { Ok::<_, Infallible>(runtime.handle(req, client).await) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                if !e.is_incomplete_message() {
+                    eprintln!("devhost: connection error: {e}");
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,293 @@
+//! Test support: start the app from `spin.toml` on an ephemeral port, with a
+//! fresh store and chosen variables, and a real HTTP server that records what
+//! the components send out (mail relay, webhooks).
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use devhost::testing::{OutboundSink, TestApp, build_components};
+//! build_components("spin.toml")?;
+//! let sink = OutboundSink::start().await?;
+//! let app = TestApp::builder("spin.toml")
+//!     .kv_memory()
+//!     .variable("mail_relay_url", format!("{}/send", sink.url()))
+//!     .start()
+//!     .await?;
+//! println!("{}", app.base_url());
+//! app.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::kv::{self, Backend};
+use crate::manifest::Manifest;
+use crate::server::{Limits, Runtime, serve};
+
+/// The repository root (where `spin.toml` is).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+}
+
+fn resolve(path: &Path) -> PathBuf {
+    if path.is_absolute() || path.exists() { path.to_path_buf() } else { workspace_root().join(path) }
+}
+
+/// Builds the components of `manifest` once per test process; parallel test
+/// processes wait for each other on a lock file.
+pub fn build_components(manifest: impl AsRef<Path>) -> Result<()> {
+    static BUILT: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    let path = resolve(manifest.as_ref());
+    BUILT
+        .get_or_init(|| {
+            let run = || -> Result<()> {
+                let manifest = Manifest::load(&path)?;
+                let lock_path = workspace_root().join("target").join(".devhost-build.lock");
+                if let Some(dir) = lock_path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let lock = std::fs::File::create(&lock_path)?;
+                lock.lock()?;
+                let result = crate::build::build_all(&manifest);
+                lock.unlock()?;
+                result
+            };
+            run().map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
+/// Where the app keeps its state.
+#[derive(Debug, Clone)]
+pub enum KvChoice {
+    /// A fresh in-memory store.
+    Memory,
+    /// A SQLite file.
+    Sqlite(PathBuf),
+}
+
+/// Configures a [`TestApp`].
+#[derive(Debug, Clone)]
+pub struct TestAppBuilder {
+    manifest: PathBuf,
+    kv: KvChoice,
+    variables: BTreeMap<String, String>,
+    limits: Limits,
+}
+
+impl TestAppBuilder {
+    /// An in-memory store (the default).
+    pub fn kv_memory(mut self) -> Self {
+        self.kv = KvChoice::Memory;
+        self
+    }
+
+    /// A SQLite store at `path`.
+    pub fn kv_sqlite(mut self, path: impl Into<PathBuf>) -> Self {
+        self.kv = KvChoice::Sqlite(path.into());
+        self
+    }
+
+    /// Sets an application variable.
+    pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variables.insert(name.into(), value.into());
+        self
+    }
+
+    /// Host limits (timeout, body size).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Loads the components and serves them on `127.0.0.1:0`.
+    pub async fn start(self) -> Result<TestApp> {
+        let manifest = Manifest::load(&self.manifest)?;
+        let values = crate::variables::resolve(&manifest, &self.variables, |_| None)?;
+        let kv: Arc<dyn Backend> = match &self.kv {
+            KvChoice::Memory => Arc::new(kv::MemoryBackend::default()),
+            KvChoice::Sqlite(path) => Arc::new(kv::SqliteBackend::open(path)?),
+        };
+        let runtime = Arc::new(Runtime::new(&manifest, &values, kv.clone(), self.limits)?);
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, runtime, async {
+            let _ = stopped.await;
+        }));
+        Ok(TestApp {
+            base_url: format!("http://{addr}"),
+            kv,
+            stop: Some(stop),
+            task,
+        })
+    }
+}
+
+/// A running app.
+pub struct TestApp {
+    base_url: String,
+    kv: Arc<dyn Backend>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    /// Starts configuring an app from `manifest` (relative paths: from the repository root).
+    pub fn builder(manifest: impl AsRef<Path>) -> TestAppBuilder {
+        TestAppBuilder {
+            manifest: resolve(manifest.as_ref()),
+            kv: KvChoice::Memory,
+            variables: BTreeMap::new(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Every key and value of store `label`, sorted: for "nothing was written" checks.
+    pub fn kv_snapshot(&self, label: &str) -> BTreeMap<String, Vec<u8>> {
+        let keys = self.kv.keys(label).unwrap_or_default();
+        let values = self.kv.get_many(label, &keys).unwrap_or_default();
+        keys.into_iter().zip(values).filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+    }
+
+    /// The key-value backend.
+    pub fn kv(&self) -> &Arc<dyn Backend> {
+        &self.kv
+    }
+
+    /// Stops serving.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A request the sink received.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Headers, names lower case.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A real HTTP server on loopback that records every request and answers
+/// with a settable status (the mail relay and webhook endpoints of tests).
+pub struct OutboundSink {
+    url: String,
+    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    status: Arc<AtomicU16>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl OutboundSink {
+    /// Starts the sink on `127.0.0.1:0`.
+    pub async fn start() -> Result<OutboundSink> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.context("bind the sink")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(200));
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let (recorded, answer) = (requests.clone(), status.clone());
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = tokio::select! {
+                    accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => continue },
+                    _ = &mut stopped => break,
+                };
+                let (recorded, answer) = (recorded.clone(), answer.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (recorded, answer) = (recorded.clone(), answer.clone());
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+                            if let Ok(mut r) = recorded.lock() {
+                                r.push(RecordedRequest {
+                                    method: parts.method.to_string(),
+                                    path: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+                                    headers: parts
+                                        .headers
+                                        .iter()
+                                        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_string())))
+                                        .collect(),
+                                    body,
+                                });
+                            }
+                            let mut response = http::Response::new(Full::new(Bytes::from_static(b"{}")));
+                            *response.status_mut() =
+                                http::StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap_or_default();
+                            Ok::<_, Infallible>(response)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(OutboundSink {
+            url,
+            requests,
+            status,
+            _stop: stop,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The origin for `allowed_outbound_hosts`.
+    pub fn origin(&self) -> &str {
+        &self.url
+    }
+
+    /// Everything received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// The status later requests get.
+    pub fn set_status(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+}
