@@ -1,0 +1,241 @@
+//! The harness of the end-to-end tests: the app from `spin.toml` served by
+//! devhost with a fresh in-memory store, a recording server standing in for
+//! the mail relay and webhook endpoints, tokens signed with a known ring, and
+//! a blocking HTTP client.
+
+use std::collections::BTreeMap;
+
+use devhost::testing::{OutboundSink, RecordedRequest, TestApp, build_components};
+use partner_invites::token::{Claims, KeyRing, Purpose, Role};
+
+/// The ring the app is started with.
+pub const RING: &str = "e2e:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// Where links point.
+pub const PUBLIC_BASE: &str = "https://invites.example";
+
+/// An answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower case.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON (`Null` if it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts an RFC 9457 problem with `status` and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> serde_json::Value {
+        assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert!(p["type"].as_str().is_some_and(|t| t.starts_with("urn:")), "{p}");
+        assert!(p["title"].is_string() && p["detail"].is_string(), "{p}");
+        p
+    }
+}
+
+/// Options for [`Harness::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Leave `mail_relay_url` empty: emails go to the outbox only.
+    pub no_relay: bool,
+}
+
+/// A running app and everything a test needs around it.
+pub struct Harness {
+    app: Option<TestApp>,
+    /// The recording server (mail relay at `/mail`, webhooks anywhere else).
+    pub sink: OutboundSink,
+    keys: KeyRing,
+    agent: ureq::Agent,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Harness {
+    /// The app with a mail relay.
+    pub fn start() -> Harness {
+        Harness::start_with(Options::default())
+    }
+
+    /// The app with `options`.
+    pub fn start_with(options: Options) -> Harness {
+        build_components("spin.toml").expect("components build");
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        let (app, sink) = runtime.block_on(async {
+            let sink = OutboundSink::start().await.expect("sink");
+            let relay = if options.no_relay { String::new() } else { format!("{}/mail", sink.url()) };
+            let app = TestApp::builder("spin.toml")
+                .kv_memory()
+                .variable("signing_keys", RING)
+                .variable("public_base_url", PUBLIC_BASE)
+                .variable("vendor_name", "Vendor Cloud")
+                .variable("mail_relay_url", relay)
+                .variable("mail_relay_origin", sink.origin())
+                .variable("webhook_origins", "http://127.0.0.1:*")
+                .start()
+                .await
+                .expect("app starts");
+            (app, sink)
+        });
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Harness {
+            app: Some(app),
+            sink,
+            keys: KeyRing::parse(RING).expect("ring"),
+            agent,
+            runtime,
+        }
+    }
+
+    fn app(&self) -> &TestApp {
+        self.app.as_ref().expect("running")
+    }
+
+    /// The app's origin.
+    pub fn base(&self) -> &str {
+        self.app().base_url()
+    }
+
+    fn token(&self, role: Role, partner: Option<&str>, org: Option<&str>) -> String {
+        let now = partner_invites::clock::Clock::now(&partner_invites::clock::SystemClock);
+        self.keys
+            .sign(&Claims {
+                purpose: Purpose::Access,
+                record_id: "at_e2e".into(),
+                partner_id: partner.map(str::to_string),
+                organization_id: org.map(str::to_string),
+                subject: Some("e2e-user".into()),
+                role: Some(role),
+                issued_at: now,
+                expires_at: now + 600,
+                generation: 0,
+            })
+            .expect("sign")
+    }
+
+    /// A partner's bearer token.
+    pub fn partner(&self, id: &str) -> String {
+        self.token(Role::Partner, Some(id), None)
+    }
+
+    /// A customer admin's bearer token.
+    pub fn admin(&self, organization: &str) -> String {
+        self.token(Role::CustomerAdmin, None, Some(organization))
+    }
+
+    /// An operator's bearer token.
+    pub fn operator(&self) -> String {
+        self.token(Role::Operator, None, None)
+    }
+
+    /// Any request.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let url = format!("{}{path}", self.base());
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder.body(body.to_vec()).expect("request");
+        let mut response = self.agent.run(request).expect("the app answers");
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .collect();
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply { status, headers, body }
+    }
+
+    /// `GET` with an optional bearer.
+    pub fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        let auth = bearer.map(|b| format!("Bearer {b}"));
+        let mut headers = vec![("accept", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        self.request("GET", path, &headers, b"")
+    }
+
+    /// A JSON request with an optional bearer.
+    pub fn send_json(&self, method: &str, path: &str, bearer: Option<&str>, body: &serde_json::Value) -> Reply {
+        let auth = bearer.map(|b| format!("Bearer {b}"));
+        let mut headers = vec![("content-type", "application/json"), ("accept", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        self.request(method, path, &headers, body.to_string().as_bytes())
+    }
+
+    /// `POST` JSON.
+    pub fn post(&self, path: &str, bearer: Option<&str>, body: &serde_json::Value) -> Reply {
+        self.send_json("POST", path, bearer, body)
+    }
+
+    /// Every key and value in the store.
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        self.app().kv_snapshot("default")
+    }
+
+    /// What the sink received at paths starting with `prefix`.
+    pub fn received(&self, prefix: &str) -> Vec<RecordedRequest> {
+        self.sink.requests().into_iter().filter(|r| r.path.starts_with(prefix)).collect()
+    }
+
+    /// Sets up partner `id` with a display name, a billing account and, if
+    /// `webhook`, an endpoint on the sink; returns the webhook secret.
+    pub fn setup_partner(&self, id: &str, webhook: bool) -> Option<String> {
+        let mut body = serde_json::json!({
+            "display_name": format!("Partner {id}"),
+            "billing_accounts": [format!("billing@{id}.example")],
+        });
+        if webhook {
+            body["webhook_url"] = serde_json::json!(format!("{}/hooks/{id}", self.sink.url()));
+        }
+        let reply = self.send_json("PUT", "/api/partner", Some(&self.partner(id)), &body);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["webhook_secret"].as_str().map(str::to_string)
+    }
+
+    /// Creates an invite for `email` and returns its JSON.
+    pub fn invite(&self, partner: &str, email: &str) -> serde_json::Value {
+        let reply = self.post("/api/invites/generate", Some(&self.partner(partner)), &invite_body(email));
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.json()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(app) = self.app.take() {
+            self.runtime.block_on(app.shutdown());
+        }
+    }
+}
+
+/// A valid invite request.
+pub fn invite_body(email: &str) -> serde_json::Value {
+    serde_json::json!({
+        "connection": "reseller_with_support",
+        "customer": {
+            "company": {"name": "Globex <GmbH>", "address": {"city": "Berlin", "country": "DE"}, "vat_id": "DE123456789"},
+            "contact": {"first_name": "Ada", "last_name": "Lovelace", "email": email},
+            "billing": {"phone": "+49 30 1234567"}
+        },
+        "partner_reference": "crm-4711"
+    })
+}
