@@ -166,7 +166,7 @@ async fn main() -> Result<()> {
                 subject: Some(subject),
                 role: Some(role),
                 issued_at: now,
-                expires_at: now + ttl,
+                expires_at: now.saturating_add(ttl),
                 generation: 0,
             })?;
             println!("{token}");

@@ -106,12 +106,17 @@ impl Runtime {
             let pre = ServicePre::new(instance.with_context(|| format!("component {id}"))?)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("component {id} does not export wasi:http/handler@0.3"))?;
-            let outbound = c
-                .allowed_outbound_hosts
-                .iter()
-                .map(|h| AllowedHost::parse(&variables::expand(h, values)?))
-                .collect::<Result<Vec<_>>>()
-                .with_context(|| format!("component.{id}.allowed_outbound_hosts"))?;
+            // A template may expand to several comma-separated origins, or to none.
+            let mut outbound = Vec::new();
+            for entry in &c.allowed_outbound_hosts {
+                let expanded = variables::expand(entry, values)
+                    .with_context(|| format!("component.{id}.allowed_outbound_hosts"))?;
+                for origin in expanded.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    outbound.push(
+                        AllowedHost::parse(origin).with_context(|| format!("component.{id}.allowed_outbound_hosts"))?,
+                    );
+                }
+            }
             let grants = Grants {
                 component: id.clone(),
                 key_value_stores: Arc::new(c.key_value_stores.clone()),
