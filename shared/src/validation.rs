@@ -190,6 +190,17 @@ fn vat_patterns(country: &str) -> Option<(&'static str, &'static [&'static str])
     Some(p)
 }
 
+/// The country whose VAT prefix `vat` starts with, where its format is known.
+fn country_of_prefix(vat: &str) -> Option<&'static str> {
+    const COUNTRIES: [&str; 30] = [
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "GR", "ES", "FI", "FR", "HR", "HU", "IE",
+        "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "CH", "GB", "NO",
+    ];
+    COUNTRIES
+        .into_iter()
+        .find(|c| vat_patterns(c).is_some_and(|(prefix, _)| vat.starts_with(prefix)))
+}
+
 fn matches_shape(value: &str, shape: &str) -> bool {
     value.len() == shape.len()
         && value.bytes().zip(shape.bytes()).all(|(v, s)| match s {
@@ -224,7 +235,8 @@ pub fn check_vat_id(vat: &str, country: Option<&str>) -> VatCheck {
     {
         return VatCheck::Invalid("must be letters and digits, at most 20".into());
     }
-    let Some(country) = country else {
+    // Without a usable country, the VAT ID's own prefix says whose format applies.
+    let Some(country) = country.or_else(|| country_of_prefix(&normalized)) else {
         return VatCheck::Unchecked(normalized);
     };
     let Some((prefix, shapes)) = vat_patterns(country) else {

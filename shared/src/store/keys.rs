@@ -3,8 +3,9 @@
 //! Everything a partner owns lives under `p/<partner>/`, so an id taken from
 //! another partner simply resolves to a key that does not exist: isolation by
 //! construction, and a 404 rather than a 403. Lists are sequences: a counter
-//! (`…/seq`) and one key per slot, so a page is one counter read plus one
-//! get-many, whatever the size of the store.
+//! (`…/seq`) and one key per slot, so a page is a counter read (two round
+//! trips, see [`super::read_counter`]) plus one get-many, whatever the size
+//! of the store.
 //!
 //! | key | value |
 //! |---|---|

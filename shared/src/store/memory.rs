@@ -151,9 +151,8 @@ impl KeyValue for MemoryStore {
         let next = current
             .checked_add(delta)
             .ok_or_else(|| StoreError::Backend(format!("counter {key} overflows")))?;
-        if delta != 0 || entries.contains_key(key) {
-            entries.insert(key.to_string(), (version, next.to_le_bytes().to_vec()));
-        }
+        // Like Spin's backends, an increment creates an absent key, even by zero.
+        entries.insert(key.to_string(), (version, next.to_le_bytes().to_vec()));
         Ok(next)
     }
 
@@ -205,9 +204,13 @@ mod tests {
     fn increment_counts_and_reads() {
         block_on(async {
             let s = MemoryStore::new();
-            assert_eq!(s.increment("c", 0).await, Ok(0));
-            assert!(s.snapshot().is_empty(), "reading a counter writes nothing");
+            assert_eq!(crate::store::read_counter(&s, "c").await, Ok(0));
+            assert!(
+                s.snapshot().is_empty(),
+                "reading an absent counter writes nothing"
+            );
             assert_eq!(s.increment("c", 1).await, Ok(1));
+            assert_eq!(crate::store::read_counter(&s, "c").await, Ok(1));
             assert_eq!(s.increment("c", 5).await, Ok(6));
         });
     }

@@ -137,8 +137,16 @@ pub async fn insert_new<T: Serialize>(
     store.cas_swap(cas, &encode(value)?).await
 }
 
-/// Reads a counter without changing it.
+/// Reads a counter without writing anything.
+///
+/// Backends encode counters differently (Spin's SQLite and Redis stores do
+/// not agree), so the value is read with the atomic `increment(key, 0)`. That
+/// call creates an absent key, which a read must not do: absence is checked
+/// first, and an absent counter is zero.
 pub async fn read_counter(store: &impl KeyValue, key: &str) -> Result<u64, StoreError> {
+    if store.get(key).await?.is_none() {
+        return Ok(0);
+    }
     Ok(store.increment(key, 0).await?.max(0) as u64)
 }
 

@@ -32,17 +32,32 @@ impl Reply {
 
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Asserts an RFC 9457 problem with `status` and returns its body.
     #[track_caller]
     pub fn problem(&self, status: u16) -> serde_json::Value {
-        assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        assert_eq!(
+            self.status, status,
+            "expected {status}, got {}: {}",
+            self.status, self.body
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.body
+        );
         let p = self.json();
         assert_eq!(p["status"], status);
-        assert!(p["type"].as_str().is_some_and(|t| t.starts_with("urn:")), "{p}");
+        assert!(
+            p["type"].as_str().is_some_and(|t| t.starts_with("urn:")),
+            "{p}"
+        );
         assert!(p["title"].is_string() && p["detail"].is_string(), "{p}");
         p
     }
@@ -74,10 +89,17 @@ impl Harness {
     /// The app with `options`.
     pub fn start_with(options: Options) -> Harness {
         build_components("spin.toml").expect("components build");
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         let (app, sink) = runtime.block_on(async {
             let sink = OutboundSink::start().await.expect("sink");
-            let relay = if options.no_relay { String::new() } else { format!("{}/mail", sink.url()) };
+            let relay = if options.no_relay {
+                String::new()
+            } else {
+                format!("{}/mail", sink.url())
+            };
             let app = TestApp::builder("spin.toml")
                 .kv_memory()
                 .variable("signing_keys", RING)
@@ -91,7 +113,10 @@ impl Harness {
                 .expect("app starts");
             (app, sink)
         });
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
         Harness {
             app: Some(app),
             sink,
@@ -143,7 +168,13 @@ impl Harness {
     }
 
     /// Any request.
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
         let url = format!("{}{path}", self.base());
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {
@@ -154,11 +185,19 @@ impl Harness {
         let headers = response
             .headers()
             .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .filter_map(|(k, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (k.as_str().to_string(), v.to_string()))
+            })
             .collect();
         let status = response.status().as_u16();
         let body = response.body_mut().read_to_string().unwrap_or_default();
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// `GET` with an optional bearer.
@@ -172,9 +211,18 @@ impl Harness {
     }
 
     /// A JSON request with an optional bearer.
-    pub fn send_json(&self, method: &str, path: &str, bearer: Option<&str>, body: &serde_json::Value) -> Reply {
+    pub fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Reply {
         let auth = bearer.map(|b| format!("Bearer {b}"));
-        let mut headers = vec![("content-type", "application/json"), ("accept", "application/json")];
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ];
         if let Some(a) = &auth {
             headers.push(("authorization", a));
         }
@@ -191,9 +239,40 @@ impl Harness {
         self.app().kv_snapshot("default")
     }
 
+    /// Asserts the store still equals `before`, naming every key that changed.
+    #[track_caller]
+    pub fn assert_unchanged(&self, before: &BTreeMap<String, Vec<u8>>, what: &str) {
+        let after = self.snapshot();
+        let mut changes = Vec::new();
+        for key in before
+            .keys()
+            .chain(after.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            let (b, a) = (before.get(key), after.get(key));
+            if b != a {
+                let show = |v: Option<&Vec<u8>>| {
+                    v.map_or("(absent)".to_string(), |v| {
+                        String::from_utf8_lossy(v).into_owned()
+                    })
+                };
+                changes.push(format!("  {key}: {} -> {}", show(b), show(a)));
+            }
+        }
+        assert!(
+            changes.is_empty(),
+            "{what} changed the store:\n{}",
+            changes.join("\n")
+        );
+    }
+
     /// What the sink received at paths starting with `prefix`.
     pub fn received(&self, prefix: &str) -> Vec<RecordedRequest> {
-        self.sink.requests().into_iter().filter(|r| r.path.starts_with(prefix)).collect()
+        self.sink
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .collect()
     }
 
     /// Sets up partner `id` with a display name, a billing account and, if
@@ -213,7 +292,11 @@ impl Harness {
 
     /// Creates an invite for `email` and returns its JSON.
     pub fn invite(&self, partner: &str, email: &str) -> serde_json::Value {
-        let reply = self.post("/api/invites/generate", Some(&self.partner(partner)), &invite_body(email));
+        let reply = self.post(
+            "/api/invites/generate",
+            Some(&self.partner(partner)),
+            &invite_body(email),
+        );
         assert_eq!(reply.status, 201, "{}", reply.body);
         reply.json()
     }

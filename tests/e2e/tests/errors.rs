@@ -16,51 +16,136 @@ fn every_error_class_is_a_problem_and_writes_nothing() {
     let before = h.snapshot();
     let check = |reply: e2e::Reply, status: u16, what: &str| {
         reply.problem(status);
-        assert_eq!(h.snapshot(), before, "{what} wrote to the store");
+        h.assert_unchanged(&before, what);
     };
 
     // 400: malformed JSON, wrong types, bad query values.
-    let json = [("content-type", "application/json"), ("authorization", auth.as_str())];
-    check(h.request("POST", "/api/invites/generate", &json, b"{not json"), 400, "malformed JSON");
-    check(h.request("POST", "/api/invites/generate", &json, br#"{"ttl_days":"seven"}"#), 400, "wrong type");
-    check(h.request("POST", "/api/invites/generate", &json, br#"{"unknown":1}"#), 400, "unknown field");
+    let json = [
+        ("content-type", "application/json"),
+        ("authorization", auth.as_str()),
+    ];
+    check(
+        h.request("POST", "/api/invites/generate", &json, b"{not json"),
+        400,
+        "malformed JSON",
+    );
+    check(
+        h.request(
+            "POST",
+            "/api/invites/generate",
+            &json,
+            br#"{"ttl_days":"seven"}"#,
+        ),
+        400,
+        "wrong type",
+    );
+    check(
+        h.request("POST", "/api/invites/generate", &json, br#"{"unknown":1}"#),
+        400,
+        "unknown field",
+    );
     check(h.get("/api/invites?limit=0", Some(&p1)), 400, "bad limit");
-    check(h.get("/api/invites?status=lost", Some(&p1)), 400, "bad status");
-    check(h.get("/api/invites?cursor=abc", Some(&p1)), 400, "bad cursor");
+    check(
+        h.get("/api/invites?status=lost", Some(&p1)),
+        400,
+        "bad status",
+    );
+    check(
+        h.get("/api/invites?cursor=abc", Some(&p1)),
+        400,
+        "bad cursor",
+    );
 
     // 401: no token, a garbled token, a token of another purpose.
-    check(h.post("/api/invites/generate", None, &invite_body("x@y.example")), 401, "no bearer");
-    check(h.post("/api/invites/generate", Some("pi1.e2e.x.y"), &invite_body("x@y.example")), 401, "garbled bearer");
-    check(h.post("/api/invites/generate", Some(&token), &invite_body("x@y.example")), 401, "invite token as bearer");
+    check(
+        h.post("/api/invites/generate", None, &invite_body("x@y.example")),
+        401,
+        "no bearer",
+    );
+    check(
+        h.post(
+            "/api/invites/generate",
+            Some("pi1.e2e.x.y"),
+            &invite_body("x@y.example"),
+        ),
+        401,
+        "garbled bearer",
+    );
+    check(
+        h.post(
+            "/api/invites/generate",
+            Some(&token),
+            &invite_body("x@y.example"),
+        ),
+        401,
+        "invite token as bearer",
+    );
 
     // 403: the wrong role.
-    check(h.post("/api/invites/generate", Some(&h.admin("org_x")), &invite_body("x@y.example")), 403, "admin creating invites");
-    check(h.get("/api/partners", Some(&p1)), 403, "partner listing an organization's partners");
-    check(h.get("/api/outbox", Some(&p1)), 403, "partner reading the outbox");
+    check(
+        h.post(
+            "/api/invites/generate",
+            Some(&h.admin("org_x")),
+            &invite_body("x@y.example"),
+        ),
+        403,
+        "admin creating invites",
+    );
+    check(
+        h.get("/api/partners", Some(&p1)),
+        403,
+        "partner listing an organization's partners",
+    );
+    check(
+        h.get("/api/outbox", Some(&p1)),
+        403,
+        "partner reading the outbox",
+    );
 
     // 404: unknown ids, tampered links, unknown paths.
-    check(h.get("/api/invites/inv_999_0123456789abcdef", Some(&p1)), 404, "unknown invite");
-    check(h.get("/api/invites/nonsense", Some(&p1)), 404, "malformed id");
+    check(
+        h.get("/api/invites/inv_999_0123456789abcdef", Some(&p1)),
+        404,
+        "unknown invite",
+    );
+    check(
+        h.get("/api/invites/nonsense", Some(&p1)),
+        404,
+        "malformed id",
+    );
     let mut tampered = token.clone().into_bytes();
     let i = tampered.len() - 5;
     tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).expect("ascii");
-    check(h.get(&format!("/invite/{tampered}"), None), 404, "tampered link");
-    let foreign = partner_invites::token::KeyRing::parse("e2e:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8")
-        .expect("ring")
-        .sign(&partner_invites::token::Claims {
-            purpose: partner_invites::token::Purpose::Invite,
-            record_id: id.clone(),
-            partner_id: Some("p1".into()),
-            organization_id: None,
-            subject: None,
-            role: None,
-            issued_at: 0,
-            expires_at: u64::MAX,
-            generation: 0,
-        })
-        .expect("sign");
-    check(h.post("/api/invites/redeem", None, &serde_json::json!({"token": foreign})), 404, "foreign token");
+    check(
+        h.get(&format!("/invite/{tampered}"), None),
+        404,
+        "tampered link",
+    );
+    let foreign =
+        partner_invites::token::KeyRing::parse("e2e:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8")
+            .expect("ring")
+            .sign(&partner_invites::token::Claims {
+                purpose: partner_invites::token::Purpose::Invite,
+                record_id: id.clone(),
+                partner_id: Some("p1".into()),
+                organization_id: None,
+                subject: None,
+                role: None,
+                issued_at: 0,
+                expires_at: u64::MAX,
+                generation: 0,
+            })
+            .expect("sign");
+    check(
+        h.post(
+            "/api/invites/redeem",
+            None,
+            &serde_json::json!({"token": foreign}),
+        ),
+        404,
+        "foreign token",
+    );
     check(h.get("/api/nothing-here", Some(&p1)), 404, "unknown path");
 
     // 405 with Allow.
@@ -71,24 +156,39 @@ fn every_error_class_is_a_problem_and_writes_nothing() {
     // 409: revoking twice is covered elsewhere; an accepted invite cannot be revoked.
     let other = h.invite("p1", "bob@globex.example");
     let other_token = other["token"].as_str().expect("token");
-    assert_eq!(h.post("/api/invites/redeem", None, &serde_json::json!({"token": other_token})).status, 201);
+    assert_eq!(
+        h.post(
+            "/api/invites/redeem",
+            None,
+            &serde_json::json!({"token": other_token})
+        )
+        .status,
+        201
+    );
     let before_conflict = h.snapshot();
-    h.post(&format!("/api/invites/{}/revoke", other["id"].as_str().expect("id")), Some(&p1), &serde_json::json!({}))
-        .problem(409);
-    assert_eq!(h.snapshot(), before_conflict);
+    h.post(
+        &format!("/api/invites/{}/revoke", other["id"].as_str().expect("id")),
+        Some(&p1),
+        &serde_json::json!({}),
+    )
+    .problem(409);
+    h.assert_unchanged(&before_conflict, "the request");
     let before = h.snapshot();
 
     // 413: a body over 64 KiB.
     let big = format!("{{\"partner_reference\":\"{}\"}}", "x".repeat(70 * 1024));
     let reply = h.request("POST", "/api/invites/generate", &json, big.as_bytes());
     reply.problem(413);
-    assert_eq!(h.snapshot(), before);
+    h.assert_unchanged(&before, "the request");
 
     // 415: not JSON.
-    let text = [("content-type", "text/plain"), ("authorization", auth.as_str())];
+    let text = [
+        ("content-type", "text/plain"),
+        ("authorization", auth.as_str()),
+    ];
     let reply = h.request("POST", "/api/invites/generate", &text, b"hello");
     reply.problem(415);
-    assert_eq!(h.snapshot(), before);
+    h.assert_unchanged(&before, "the request");
 
     // 422: every invalid field at once.
     let bad = serde_json::json!({
@@ -98,13 +198,26 @@ fn every_error_class_is_a_problem_and_writes_nothing() {
     });
     let reply = h.post("/api/invites/generate", Some(&p1), &bad);
     let problem = reply.problem(422);
-    let pointers: Vec<&str> = problem["errors"].as_array().expect("errors").iter().filter_map(|e| e["pointer"].as_str()).collect();
-    for p in ["/connection", "/customer/company/name", "/customer/company/address/country", "/customer/company/vat_id",
-              "/customer/contact/first_name", "/customer/contact/last_name", "/customer/contact/email",
-              "/customer/billing/phone", "/ttl_days"] {
+    let pointers: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["pointer"].as_str())
+        .collect();
+    for p in [
+        "/connection",
+        "/customer/company/name",
+        "/customer/company/address/country",
+        "/customer/company/vat_id",
+        "/customer/contact/first_name",
+        "/customer/contact/last_name",
+        "/customer/contact/email",
+        "/customer/billing/phone",
+        "/ttl_days",
+    ] {
         assert!(pointers.contains(&p), "{p} missing from {pointers:?}");
     }
-    assert_eq!(h.snapshot(), before);
+    h.assert_unchanged(&before, "the request");
 }
 
 #[test]
@@ -129,9 +242,19 @@ fn expired_links_answer_410() {
         .expect("sign");
     let before = h.snapshot();
     h.get(&format!("/invite/{expired}"), None).problem(410);
-    let page = h.request("GET", &format!("/invite/{expired}"), &[("accept", "text/html")], b"");
+    let page = h.request(
+        "GET",
+        &format!("/invite/{expired}"),
+        &[("accept", "text/html")],
+        b"",
+    );
     assert_eq!(page.status, 410);
     assert!(page.body.contains("expired"));
-    h.post("/api/invites/redeem", None, &serde_json::json!({"token": expired})).problem(410);
-    assert_eq!(h.snapshot(), before);
+    h.post(
+        "/api/invites/redeem",
+        None,
+        &serde_json::json!({"token": expired}),
+    )
+    .problem(410);
+    h.assert_unchanged(&before, "the request");
 }

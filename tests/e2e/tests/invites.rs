@@ -7,13 +7,18 @@ use partner_invites::webhook;
 #[test]
 fn invite_journey_end_to_end() {
     let h = Harness::start();
-    let secret = h.setup_partner("p1", true).expect("webhook secret shown once");
+    let secret = h
+        .setup_partner("p1", true)
+        .expect("webhook secret shown once");
     let p1 = h.partner("p1");
 
     // Generate: 201 with link and token; the email goes to the relay.
     let invite = h.invite("p1", "ada@globex.example");
     assert_eq!(invite["status"], "pending");
-    assert_eq!(invite["capabilities"], serde_json::json!(["first_contact", "billing_via_partner"]));
+    assert_eq!(
+        invite["capabilities"],
+        serde_json::json!(["first_contact", "billing_via_partner"])
+    );
     assert_eq!(invite["customer"]["billing"]["email"], "billing@p1.example");
     let token = invite["token"].as_str().expect("token").to_string();
     assert_eq!(invite["link"], format!("{PUBLIC_BASE}/invite/{token}"));
@@ -21,34 +26,74 @@ fn invite_journey_end_to_end() {
     assert_eq!(mails.len(), 1);
     let mail: serde_json::Value = serde_json::from_slice(&mails[0].body).expect("mail json");
     assert_eq!(mail["to"], "ada@globex.example");
-    assert!(mail["subject"].as_str().is_some_and(|s| s.contains("Partner p1")));
-    assert!(mail["text"].as_str().is_some_and(|t| t.contains(&token) && t.contains("Ada Lovelace")));
+    assert!(
+        mail["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("Partner p1"))
+    );
+    assert!(
+        mail["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(&token) && t.contains("Ada Lovelace"))
+    );
 
     // The registration page: HTML with the partner, the connection, the matrix column, escaped values, security headers.
-    let page = h.request("GET", &format!("/invite/{token}"), &[("accept", "text/html")], b"");
+    let page = h.request(
+        "GET",
+        &format!("/invite/{token}"),
+        &[("accept", "text/html")],
+        b"",
+    );
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").is_some_and(|c| c.starts_with("text/html")));
-    assert!(page.header("content-security-policy").is_some_and(|c| c.contains("default-src 'none'")));
+    assert!(
+        page.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|c| c.contains("default-src 'none'"))
+    );
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
-    for expected in ["Partner p1", "Reseller with support", "First contact for the customer", "Billing via partner", "ada@globex.example", "Globex &lt;GmbH&gt;"] {
+    for expected in [
+        "Partner p1",
+        "Reseller with support",
+        "First contact for the customer",
+        "Billing via partner",
+        "ada@globex.example",
+        "Globex &lt;GmbH&gt;",
+    ] {
         assert!(page.body.contains(expected), "page lacks {expected}");
     }
-    assert!(!page.body.contains("Globex <GmbH>"), "user input is escaped");
-    assert!(!page.body.contains("Multi-tenancy"), "only the granted column is shown");
+    assert!(
+        !page.body.contains("Globex <GmbH>"),
+        "user input is escaped"
+    );
+    assert!(
+        !page.body.contains("Multi-tenancy"),
+        "only the granted column is shown"
+    );
 
     // The same as JSON.
     let preview = h.get(&format!("/invite/{token}"), None);
     assert_eq!(preview.status, 200);
     assert_eq!(preview.json()["partner_name"], "Partner p1");
-    assert_eq!(preview.json()["customer"]["contact"]["email"], "ada@globex.example");
+    assert_eq!(
+        preview.json()["customer"]["contact"]["email"],
+        "ada@globex.example"
+    );
 
     // Redeem through the page's form.
-    let form = format!("token={token}&company_name=Globex+AG&city=Hamburg&first_name=Ada&last_name=Lovelace");
+    let form = format!(
+        "token={token}&company_name=Globex+AG&city=Hamburg&first_name=Ada&last_name=Lovelace"
+    );
     let done = h.request(
         "POST",
         "/api/invites/redeem",
-        &[("content-type", "application/x-www-form-urlencoded"), ("accept", "text/html")],
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("accept", "text/html"),
+        ],
         form.as_bytes(),
     );
     assert_eq!(done.status, 201, "{}", done.body);
@@ -60,13 +105,18 @@ fn invite_journey_end_to_end() {
     assert_eq!(accepted["status"], "accepted");
     let history = accepted["history"].as_array().expect("history");
     assert_eq!(history.last().expect("event")["action"], "accepted");
-    assert_eq!(history.last().expect("event")["by"]["email"], "ada@globex.example");
+    assert_eq!(
+        history.last().expect("event")["by"]["email"],
+        "ada@globex.example"
+    );
     let customers = h.get("/api/customers", Some(&p1)).json();
     assert_eq!(customers["items"][0]["name"], "Globex AG");
     assert_eq!(customers["items"][0]["connection"], "reseller_with_support");
     assert_eq!(customers["items"][0]["first_contact"], "partner");
     assert_eq!(customers["items"][0]["via"]["id"], id);
-    let org = customers["items"][0]["organization_id"].as_str().expect("org");
+    let org = customers["items"][0]["organization_id"]
+        .as_str()
+        .expect("org");
     let partners = h.get("/api/partners", Some(&h.admin(org))).json();
     assert_eq!(partners["items"][0]["name"], "Partner p1");
 
@@ -77,14 +127,26 @@ fn invite_journey_end_to_end() {
     let hooks = h.received("/hooks/p1");
     let types: Vec<String> = hooks
         .iter()
-        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).expect("json")["type"].as_str().unwrap_or("").to_string())
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).expect("json")["type"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect();
     assert_eq!(types, ["invite.created", "invite.accepted"]);
     for hook in &hooks {
         let id = hook.header("webhook-id").expect("id");
-        let ts: u64 = hook.header("webhook-timestamp").expect("ts").parse().expect("number");
+        let ts: u64 = hook
+            .header("webhook-timestamp")
+            .expect("ts")
+            .parse()
+            .expect("number");
         let sig = hook.header("webhook-signature").expect("signature");
-        assert!(webhook::verify(&secret, id, ts, &hook.body, sig), "signature of {id} verifies");
+        assert!(
+            webhook::verify(&secret, id, ts, &hook.body, sig),
+            "signature of {id} verifies"
+        );
     }
     let deliveries = h.get("/api/webhooks/deliveries", Some(&p1)).json();
     assert_eq!(deliveries["items"].as_array().map(Vec::len), Some(2));
@@ -100,34 +162,70 @@ fn resend_and_revoke_kill_links() {
     let id = invite["id"].as_str().expect("id");
     let first = invite["token"].as_str().expect("token");
 
-    let resent = h.post(&format!("/api/invites/{id}/resend"), Some(&p1), &serde_json::json!({}));
+    let resent = h.post(
+        &format!("/api/invites/{id}/resend"),
+        Some(&p1),
+        &serde_json::json!({}),
+    );
     assert_eq!(resent.status, 200, "{}", resent.body);
     let second = resent.json()["token"].as_str().expect("token").to_string();
     assert_ne!(first, second);
     h.get(&format!("/invite/{first}"), None).problem(410);
-    let gone_page = h.request("GET", &format!("/invite/{first}"), &[("accept", "text/html")], b"");
+    let gone_page = h.request(
+        "GET",
+        &format!("/invite/{first}"),
+        &[("accept", "text/html")],
+        b"",
+    );
     assert_eq!(gone_page.status, 410);
     assert!(gone_page.body.contains("replaced by a newer one"));
     assert_eq!(h.get(&format!("/invite/{second}"), None).status, 200);
-    assert_eq!(h.received("/mail").len(), 2, "the resend mails the new link");
+    assert_eq!(
+        h.received("/mail").len(),
+        2,
+        "the resend mails the new link"
+    );
 
-    let revoked = h.post(&format!("/api/invites/{id}/revoke"), Some(&p1), &serde_json::json!({}));
+    let revoked = h.post(
+        &format!("/api/invites/{id}/revoke"),
+        Some(&p1),
+        &serde_json::json!({}),
+    );
     assert_eq!(revoked.json()["status"], "revoked");
     h.get(&format!("/invite/{second}"), None).problem(410);
     let before = h.snapshot();
-    h.post(&format!("/api/invites/{id}/revoke"), Some(&p1), &serde_json::json!({})).problem(409);
-    h.post("/api/invites/redeem", None, &serde_json::json!({"token": second})).problem(410);
-    assert_eq!(h.snapshot(), before, "refused requests write nothing");
+    h.post(
+        &format!("/api/invites/{id}/revoke"),
+        Some(&p1),
+        &serde_json::json!({}),
+    )
+    .problem(409);
+    h.post(
+        "/api/invites/redeem",
+        None,
+        &serde_json::json!({"token": second}),
+    )
+    .problem(410);
+    h.assert_unchanged(&before, "refused requests write nothing");
     let types: Vec<String> = h
         .received("/hooks/p1")
         .iter()
-        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).expect("json")["type"].as_str().unwrap_or("").into())
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).expect("json")["type"]
+                .as_str()
+                .unwrap_or("")
+                .into()
+        })
         .collect();
     assert_eq!(types, ["invite.created", "invite.revoked"]);
 
     let list = h.get("/api/invites?status=revoked", Some(&p1)).json();
     assert_eq!(list["items"][0]["id"], id);
-    assert!(h.get("/api/invites?status=pending", Some(&p1)).json()["items"].as_array().is_some_and(Vec::is_empty));
+    assert!(
+        h.get("/api/invites?status=pending", Some(&p1)).json()["items"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
 }
 
 #[test]
@@ -137,14 +235,19 @@ fn idempotency_key_replays_and_lists_page() {
     let p1 = h.partner("p1");
     let auth = format!("Bearer {p1}");
     let body = invite_body("ada@globex.example").to_string();
-    let headers = [("content-type", "application/json"), ("authorization", auth.as_str()), ("idempotency-key", "crm-1")];
+    let headers = [
+        ("content-type", "application/json"),
+        ("authorization", auth.as_str()),
+        ("idempotency-key", "crm-1"),
+    ];
     let first = h.request("POST", "/api/invites/generate", &headers, body.as_bytes());
     let again = h.request("POST", "/api/invites/generate", &headers, body.as_bytes());
     assert_eq!(first.status, 201);
     assert_eq!(first.json()["id"], again.json()["id"]);
     assert_eq!(first.json()["token"], again.json()["token"]);
     let other = invite_body("bob@globex.example").to_string();
-    h.request("POST", "/api/invites/generate", &headers, other.as_bytes()).problem(409);
+    h.request("POST", "/api/invites/generate", &headers, other.as_bytes())
+        .problem(409);
 
     for i in 0..4 {
         h.invite("p1", &format!("c{i}@globex.example"));
@@ -152,7 +255,9 @@ fn idempotency_key_replays_and_lists_page() {
     let page = h.get("/api/invites?limit=2", Some(&p1)).json();
     assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
     let cursor = page["next_cursor"].as_str().expect("cursor");
-    let rest = h.get(&format!("/api/invites?limit=10&cursor={cursor}"), Some(&p1)).json();
+    let rest = h
+        .get(&format!("/api/invites?limit=10&cursor={cursor}"), Some(&p1))
+        .json();
     assert_eq!(rest["items"].as_array().map(Vec::len), Some(3));
     assert!(rest.get("next_cursor").is_none());
 }
@@ -168,7 +273,11 @@ fn without_a_relay_emails_land_in_the_outbox() {
     assert_eq!(outbox.status, 200);
     let mail = &outbox.json()["items"][0];
     assert_eq!(mail["to"], "ada@globex.example");
-    assert!(mail["text"].as_str().is_some_and(|t| t.contains(invite["link"].as_str().expect("link"))));
+    assert!(
+        mail["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(invite["link"].as_str().expect("link")))
+    );
     h.get("/api/outbox", Some(&h.partner("p1"))).problem(403);
 }
 
@@ -188,7 +297,10 @@ fn the_capability_matrix_is_public() {
     let h = Harness::start();
     let m = h.get("/api/capabilities", None);
     assert_eq!(m.status, 200);
-    let columns = m.json()["connection_types"].as_array().cloned().expect("columns");
+    let columns = m.json()["connection_types"]
+        .as_array()
+        .cloned()
+        .expect("columns");
     assert_eq!(columns.len(), 3);
     assert_eq!(columns[0]["capabilities"].as_array().map(Vec::len), Some(6));
     assert_eq!(columns[2]["first_contact"], "vendor");
