@@ -1,6 +1,6 @@
 //! Paged lists over sequences, and the relationship lists built on them.
 //!
-//! A page reads the sequence counter once and its slots with one get-many,
+//! A page reads the sequence counter and its slots with one get-many,
 //! so its cost does not depend on how many records the store holds. A
 //! filtered page reads at most [`MAX_FILTER_BATCHES`] batches of slots and
 //! may come back short; `next_cursor` continues where it stopped.
