@@ -13,7 +13,11 @@ pub fn build_all(manifest: &Manifest) -> Result<()> {
             continue;
         };
         let dir = manifest.dir.join(build.workdir.as_deref().unwrap_or("."));
-        eprintln!("devhost: building {id}: {} (in {})", build.command, dir.display());
+        eprintln!(
+            "devhost: building {id}: {} (in {})",
+            build.command,
+            dir.display()
+        );
         // `source` paths in the manifest assume Cargo's default target
         // directory, so a `CARGO_TARGET_DIR` of the caller must not move the
         // `.wasm` files elsewhere.

@@ -19,7 +19,8 @@ pub fn load_or_create(manifest_dir: &Path) -> Result<(String, bool)> {
     let path = path(manifest_dir);
     if let Ok(spec) = std::fs::read_to_string(&path) {
         let spec = spec.trim().to_string();
-        KeyRing::parse(&spec).with_context(|| format!("{} holds an invalid key ring", path.display()))?;
+        KeyRing::parse(&spec)
+            .with_context(|| format!("{} holds an invalid key ring", path.display()))?;
         return Ok((spec, false));
     }
     let spec = KeyRing::generate_spec();

@@ -13,7 +13,10 @@ use devhost::{build, dev_keys, variables};
 use partner_invites::token::{Claims, KeyRing, Purpose, Role};
 
 #[derive(Parser)]
-#[command(version, about = "A local Spin-compatible host for the partner-invites app")]
+#[command(
+    version,
+    about = "A local Spin-compatible host for the partner-invites app"
+)]
 struct Cli {
     /// The application manifest.
     #[arg(long, global = true, default_value = "spin.toml")]
@@ -85,11 +88,18 @@ fn parse_variable(s: &str) -> Result<(String, String), String> {
 }
 
 fn manifest_dir(manifest: &Path) -> PathBuf {
-    manifest.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    manifest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// The key ring: `--variable`, then `SPIN_VARIABLE_SIGNING_KEYS`, then the kept dev keys.
-fn signing_keys(overrides: &BTreeMap<String, String>, dir: &Path, create: bool) -> Result<(String, &'static str)> {
+fn signing_keys(
+    overrides: &BTreeMap<String, String>,
+    dir: &Path,
+    create: bool,
+) -> Result<(String, &'static str)> {
     if let Some(v) = overrides.get(dev_keys::VARIABLE) {
         return Ok((v.clone(), "--variable"));
     }
@@ -97,10 +107,19 @@ fn signing_keys(overrides: &BTreeMap<String, String>, dir: &Path, create: bool) 
         return Ok((v, "SPIN_VARIABLE_SIGNING_KEYS"));
     }
     if !create && !dev_keys::path(dir).exists() {
-        bail!("no signing keys: run `devhost up` once (it creates development keys) or pass --variable signing_keys=...");
+        bail!(
+            "no signing keys: run `devhost up` once (it creates development keys) or pass --variable signing_keys=..."
+        );
     }
     let (spec, created) = dev_keys::load_or_create(dir)?;
-    Ok((spec, if created { "new development keys" } else { "development keys" }))
+    Ok((
+        spec,
+        if created {
+            "new development keys"
+        } else {
+            "development keys"
+        },
+    ))
 }
 
 #[tokio::main]
@@ -108,14 +127,23 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Build => build::build_all(&Manifest::load(&cli.manifest)?),
-        Command::Up { build, listen, kv, variables, timeout, max_body } => {
+        Command::Up {
+            build,
+            listen,
+            kv,
+            variables,
+            timeout,
+            max_body,
+        } => {
             let manifest = Manifest::load(&cli.manifest)?;
             if build {
                 build::build_all(&manifest)?;
             }
             let mut overrides: BTreeMap<String, String> = variables.into_iter().collect();
             let dir = manifest_dir(&cli.manifest);
-            if manifest.variables.contains_key(dev_keys::VARIABLE) && !overrides.contains_key(dev_keys::VARIABLE) {
+            if manifest.variables.contains_key(dev_keys::VARIABLE)
+                && !overrides.contains_key(dev_keys::VARIABLE)
+            {
                 let (spec, source) = signing_keys(&overrides, &dir, true)?;
                 if source.contains("development") {
                     eprintln!(
@@ -126,12 +154,25 @@ async fn main() -> Result<()> {
                 overrides.insert(dev_keys::VARIABLE.to_string(), spec);
             }
             let values = variables::resolve(&manifest, &overrides, |k| std::env::var(k).ok())?;
-            let kv_path = if kv == "memory" { kv } else { dir.join(kv).to_string_lossy().into_owned() };
+            let kv_path = if kv == "memory" {
+                kv
+            } else {
+                dir.join(kv).to_string_lossy().into_owned()
+            };
             let store = devhost::kv::open(&kv_path)?;
-            let limits = Limits { timeout: Duration::from_secs(timeout), max_body };
+            let limits = Limits {
+                timeout: Duration::from_secs(timeout),
+                max_body,
+            };
             let runtime = Arc::new(Runtime::new(&manifest, &values, store, limits)?);
-            let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-            eprintln!("devhost: serving {} on http://{} (key-value: {kv_path})", manifest.name, listener.local_addr()?);
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            eprintln!(
+                "devhost: serving {} on http://{} (key-value: {kv_path})",
+                manifest.name,
+                listener.local_addr()?
+            );
             for t in &manifest.triggers {
                 eprintln!("  {:<40} -> {}", t.route, t.component);
             }
@@ -141,14 +182,23 @@ async fn main() -> Result<()> {
             .await;
             Ok(())
         }
-        Command::Token { role, partner_id, organization_id, subject, ttl, variables } => {
+        Command::Token {
+            role,
+            partner_id,
+            organization_id,
+            subject,
+            ttl,
+            variables,
+        } => {
             let overrides: BTreeMap<String, String> = variables.into_iter().collect();
             let (spec, _) = signing_keys(&overrides, &manifest_dir(&cli.manifest), false)?;
             let keys = KeyRing::parse(&spec).context("signing_keys")?;
             let (role, partner_id, organization_id) = match role {
-                RoleArg::Partner => {
-                    (Role::Partner, Some(partner_id.context("--role partner needs --partner-id")?), None)
-                }
+                RoleArg::Partner => (
+                    Role::Partner,
+                    Some(partner_id.context("--role partner needs --partner-id")?),
+                    None,
+                ),
                 RoleArg::CustomerAdmin => (
                     Role::CustomerAdmin,
                     None,
@@ -157,7 +207,8 @@ async fn main() -> Result<()> {
                 RoleArg::Operator => (Role::Operator, None, None),
             };
             let now = partner_invites::clock::Clock::now(&partner_invites::clock::SystemClock);
-            let random = partner_invites::random::Entropy::hex(&partner_invites::random::OsEntropy, 8);
+            let random =
+                partner_invites::random::Entropy::hex(&partner_invites::random::OsEntropy, 8);
             let token = keys.sign(&Claims {
                 purpose: Purpose::Access,
                 record_id: format!("at_{random}"),
@@ -174,4 +225,3 @@ async fn main() -> Result<()> {
         }
     }
 }
-

@@ -102,7 +102,8 @@ pub struct Manifest {
 impl Manifest {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Manifest::parse(&text, dir).with_context(|| format!("invalid manifest {}", path.display()))
     }
@@ -110,12 +111,16 @@ impl Manifest {
     /// Parses manifest text; `dir` is where relative paths start.
     pub fn parse(text: &str, dir: PathBuf) -> Result<Manifest> {
         let raw: Raw = toml::from_str(text).map_err(|e| anyhow!("{e}"))?;
-        if raw.spin_manifest_version.as_integer() != Some(2) && raw.spin_manifest_version.as_str() != Some("2") {
+        if raw.spin_manifest_version.as_integer() != Some(2)
+            && raw.spin_manifest_version.as_str() != Some("2")
+        {
             bail!("spin_manifest_version: only version 2 is supported");
         }
         for (name, v) in &raw.variables {
             if !valid_variable_name(name) {
-                bail!("variables.{name}: names are lower case letters, digits and underscores, starting with a letter");
+                bail!(
+                    "variables.{name}: names are lower case letters, digits and underscores, starting with a letter"
+                );
             }
             if v.default.is_none() && !v.required {
                 bail!("variables.{name}: give a default or set required = true");
@@ -129,7 +134,10 @@ impl Manifest {
                 bail!("trigger.http[{i}].route: {:?} must start with /", t.route);
             }
             if !raw.component.contains_key(&t.component) {
-                bail!("trigger.http[{i}].component: no component {:?}", t.component);
+                bail!(
+                    "trigger.http[{i}].component: no component {:?}",
+                    t.component
+                );
             }
         }
         for (id, c) in &raw.component {
@@ -141,7 +149,9 @@ impl Manifest {
                     .with_context(|| format!("component.{id}.variables.{name}"))?
                 {
                     if !raw.variables.contains_key(&reference) {
-                        bail!("component.{id}.variables.{name}: refers to undeclared variable {reference}");
+                        bail!(
+                            "component.{id}.variables.{name}: refers to undeclared variable {reference}"
+                        );
                     }
                 }
             }
@@ -150,7 +160,9 @@ impl Manifest {
                     .with_context(|| format!("component.{id}.allowed_outbound_hosts"))?
                 {
                     if !raw.variables.contains_key(&reference) {
-                        bail!("component.{id}.allowed_outbound_hosts: refers to undeclared variable {reference}");
+                        bail!(
+                            "component.{id}.allowed_outbound_hosts: refers to undeclared variable {reference}"
+                        );
                     }
                 }
             }
@@ -175,7 +187,9 @@ impl Manifest {
 
 fn valid_variable_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[cfg(test)]
@@ -210,11 +224,24 @@ token = "{{ token }}"
 
     #[test]
     fn errors_name_the_field() {
-        let e = |text: &str| format!("{:#}", Manifest::parse(text, PathBuf::new()).expect_err("invalid"));
-        assert!(e(&GOOD.replace("component = \"a\"", "component = \"b\"")).contains("trigger.http[0].component"));
-        assert!(e(&GOOD.replace("{{ token }}", "{{ nope }}")).contains("component.a.variables.token"));
+        let e = |text: &str| {
+            format!(
+                "{:#}",
+                Manifest::parse(text, PathBuf::new()).expect_err("invalid")
+            )
+        };
+        assert!(
+            e(&GOOD.replace("component = \"a\"", "component = \"b\""))
+                .contains("trigger.http[0].component")
+        );
+        assert!(
+            e(&GOOD.replace("{{ token }}", "{{ nope }}")).contains("component.a.variables.token")
+        );
         assert!(e(&GOOD.replace("required = true, secret", "secret")).contains("variables.token"));
-        assert!(e(&GOOD.replace("spin_manifest_version = 2", "spin_manifest_version = 1")).contains("spin_manifest_version"));
+        assert!(
+            e(&GOOD.replace("spin_manifest_version = 2", "spin_manifest_version = 1"))
+                .contains("spin_manifest_version")
+        );
         assert!(e(&GOOD.replace("route = \"/a/...\"", "route = \"a\"")).contains("route"));
     }
 }

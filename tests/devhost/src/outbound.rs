@@ -54,7 +54,10 @@ impl AllowedHost {
         let host = host.to_ascii_lowercase();
         let host_ok = self.host == "*"
             || self.host == host
-            || self.host.strip_prefix("*.").is_some_and(|suffix| host.ends_with(&format!(".{suffix}")));
+            || self
+                .host
+                .strip_prefix("*.")
+                .is_some_and(|suffix| host.ends_with(&format!(".{suffix}")));
         let port_ok = self.port == "*" || self.port == port.to_string();
         scheme_ok && host_ok && port_ok
     }
@@ -64,7 +67,9 @@ impl AllowedHost {
 pub fn is_allowed(allowed: &[AllowedHost], url: &http::Uri) -> bool {
     let scheme = url.scheme_str().unwrap_or("https");
     let Some(host) = url.host() else { return false };
-    let port = url.port_u16().or_else(|| default_port(scheme).and_then(|p| p.parse().ok()));
+    let port = url
+        .port_u16()
+        .or_else(|| default_port(scheme).and_then(|p| p.parse().ok()));
     let Some(port) = port else { return false };
     allowed.iter().any(|a| a.allows(scheme, host, port))
 }
@@ -74,7 +79,10 @@ mod tests {
     use super::*;
 
     fn allowed(entries: &[&str], url: &str) -> bool {
-        let list: Vec<_> = entries.iter().map(|e| AllowedHost::parse(e).expect("entry")).collect();
+        let list: Vec<_> = entries
+            .iter()
+            .map(|e| AllowedHost::parse(e).expect("entry"))
+            .collect();
         is_allowed(&list, &url.parse().expect("url"))
     }
 
@@ -82,12 +90,24 @@ mod tests {
     fn matches_like_spin() {
         assert!(allowed(&["https://example.com"], "https://example.com/x"));
         assert!(!allowed(&["https://example.com"], "http://example.com/x"));
-        assert!(!allowed(&["https://example.com"], "https://example.com:8443/x"));
+        assert!(!allowed(
+            &["https://example.com"],
+            "https://example.com:8443/x"
+        ));
         assert!(allowed(&["http://127.0.0.1:*"], "http://127.0.0.1:5000/x"));
-        assert!(allowed(&["https://*.example.com"], "https://api.example.com/"));
-        assert!(!allowed(&["https://*.example.com"], "https://example.com.evil/"));
+        assert!(allowed(
+            &["https://*.example.com"],
+            "https://api.example.com/"
+        ));
+        assert!(!allowed(
+            &["https://*.example.com"],
+            "https://example.com.evil/"
+        ));
         assert!(allowed(&["*://*:*"], "http://anything:1/"));
-        assert!(allowed(&["https://*:443"], "https://hooks.partner.example/in"));
+        assert!(allowed(
+            &["https://*:443"],
+            "https://hooks.partner.example/in"
+        ));
         assert!(!allowed(&[], "https://example.com/"));
     }
 }

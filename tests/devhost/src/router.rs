@@ -75,9 +75,13 @@ impl Router {
                 None if based.is_empty() => "/".to_string(),
                 None => based.to_string(),
             };
-            finder
-                .add(spec.as_str(), route.clone())
-                .map_err(|e| anyhow!("route {:?} of component {}: {e}", route.pattern, route.component))?;
+            finder.add(spec.as_str(), route.clone()).map_err(|e| {
+                anyhow!(
+                    "route {:?} of component {}: {e}",
+                    route.pattern,
+                    route.component
+                )
+            })?;
         }
         Ok(Router { finder })
     }
@@ -86,7 +90,10 @@ impl Router {
     pub fn route(&self, path: &str) -> Option<Matched<'_>> {
         let found = self.finder.best_match(path)?;
         let captures = found.captures();
-        let params = captures.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let params = captures
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let path_info = match captures.wildcard() {
             None => String::new(),
             Some(rest) => match (rest.is_empty(), path.ends_with('/')) {
@@ -127,7 +134,10 @@ mod tests {
         assert_eq!(c("/api/invites/generate").as_deref(), Some("generate"));
         assert_eq!(c("/api/invites/inv_1").as_deref(), Some("invite"));
         assert_eq!(c("/api/invites/inv_1/resend").as_deref(), Some("resend"));
-        assert_eq!(c("/api/invites/inv_1/other").as_deref(), Some("invites-wild"));
+        assert_eq!(
+            c("/api/invites/inv_1/other").as_deref(),
+            Some("invites-wild")
+        );
         assert_eq!(c("/api/other").as_deref(), Some("api"));
         assert_eq!(c("/").as_deref(), Some("fallback"));
         assert_eq!(c("/api").as_deref(), Some("api"));
@@ -151,6 +161,9 @@ mod tests {
         assert!(r.route("/exact/more").is_none());
         assert!(r.route("/other").is_none());
         let r = Router::new([("/a", "first"), ("/a", "second")]).expect("routes");
-        assert_eq!(r.route("/a").map(|m| m.route.component.clone()).as_deref(), Some("second"));
+        assert_eq!(
+            r.route("/a").map(|m| m.route.component.clone()).as_deref(),
+            Some("second")
+        );
     }
 }

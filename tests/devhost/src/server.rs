@@ -16,7 +16,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{AsContextMut, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{
+    AsContextMut, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::handler::{Prepared, Proxy};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
@@ -99,10 +101,17 @@ impl Runtime {
         let mut components = HashMap::new();
         for (id, c) in &manifest.components {
             let path = manifest.dir.join(&c.source);
-            let component = Component::from_file(&engine, &path).map_err(anyhow::Error::from).with_context(|| {
-                format!("component {id}: cannot load {} (build it first: devhost build)", path.display())
-            })?;
-            let instance = linker.instantiate_pre(&component).map_err(anyhow::Error::from);
+            let component = Component::from_file(&engine, &path)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!(
+                        "component {id}: cannot load {} (build it first: devhost build)",
+                        path.display()
+                    )
+                })?;
+            let instance = linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from);
             let pre = ServicePre::new(instance.with_context(|| format!("component {id}"))?)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("component {id} does not export wasi:http/handler@0.3"))?;
@@ -113,7 +122,8 @@ impl Runtime {
                     .with_context(|| format!("component.{id}.allowed_outbound_hosts"))?;
                 for origin in expanded.split(',').map(str::trim).filter(|o| !o.is_empty()) {
                     outbound.push(
-                        AllowedHost::parse(origin).with_context(|| format!("component.{id}.allowed_outbound_hosts"))?,
+                        AllowedHost::parse(origin)
+                            .with_context(|| format!("component.{id}.allowed_outbound_hosts"))?,
                     );
                 }
             }
@@ -125,7 +135,12 @@ impl Runtime {
             };
             components.insert(id.clone(), Loaded { pre, grants });
         }
-        let router = Router::new(manifest.triggers.iter().map(|t| (t.route.as_str(), t.component.as_str())))?;
+        let router = Router::new(
+            manifest
+                .triggers
+                .iter()
+                .map(|t| (t.route.as_str(), t.component.as_str())),
+        )?;
         Ok(Runtime {
             engine,
             router,
@@ -141,13 +156,25 @@ impl Runtime {
     }
 
     /// Answers one request.
-    pub async fn handle(&self, req: hyper::Request<Incoming>, client: SocketAddr) -> http::Response<Full<Bytes>> {
+    pub async fn handle(
+        &self,
+        req: hyper::Request<Incoming>,
+        client: SocketAddr,
+    ) -> http::Response<Full<Bytes>> {
         let path = req.uri().path().to_string();
         let Some(matched) = self.router.route(&path) else {
-            return problem(StatusCode::NOT_FOUND, "not-found", &format!("no route matches {path}"));
+            return problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                &format!("no route matches {path}"),
+            );
         };
         let Some(loaded) = self.components.get(&matched.route.component) else {
-            return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal-error", "route without component");
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal-error",
+                "route without component",
+            );
         };
         let declared = req
             .headers()
@@ -160,8 +187,16 @@ impl Runtime {
         let (mut parts, body) = req.into_parts();
         let body = match Limited::new(body, self.limits.max_body).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(self.limits.max_body),
-            Err(e) => return problem(StatusCode::BAD_REQUEST, "malformed-request", &format!("cannot read body: {e}")),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return too_large(self.limits.max_body);
+            }
+            Err(e) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-request",
+                    &format!("cannot read body: {e}"),
+                );
+            }
         };
 
         let host = parts
@@ -170,7 +205,11 @@ impl Runtime {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost")
             .to_string();
-        let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
         let full_url = format!("http://{host}{path_and_query}");
         let mut spin_headers = vec![
             ("spin-full-url", full_url.clone()),
@@ -181,10 +220,25 @@ impl Runtime {
             ("spin-base-path", "/".to_string()),
             ("spin-client-addr", client.to_string()),
         ];
-        let param_headers: Vec<(String, String)> =
-            matched.params.iter().map(|(k, v)| (format!("spin-path-match-{}", k.to_ascii_lowercase()), v.clone())).collect();
-        for (name, value) in spin_headers.drain(..).map(|(k, v)| (k.to_string(), v)).chain(param_headers) {
-            if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+        let param_headers: Vec<(String, String)> = matched
+            .params
+            .iter()
+            .map(|(k, v)| {
+                (
+                    format!("spin-path-match-{}", k.to_ascii_lowercase()),
+                    v.clone(),
+                )
+            })
+            .collect();
+        for (name, value) in spin_headers
+            .drain(..)
+            .map(|(k, v)| (k.to_string(), v))
+            .chain(param_headers)
+        {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
                 parts.headers.insert(n, v);
             }
         }
@@ -193,23 +247,34 @@ impl Runtime {
         }
         let request = http::Request::from_parts(
             parts,
-            Full::new(body).map_err(|never: Infallible| match never {}).boxed_unsync(),
+            Full::new(body)
+                .map_err(|never: Infallible| match never {})
+                .boxed_unsync(),
         );
 
         match tokio::time::timeout(self.limits.timeout, self.run(loaded, request)).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
-                eprintln!("devhost: component {} failed: {e:?}", loaded.grants.component);
+                eprintln!(
+                    "devhost: component {} failed: {e:?}",
+                    loaded.grants.component
+                );
                 problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal-error",
-                    &format!("component {} failed; see the host log", loaded.grants.component),
+                    &format!(
+                        "component {} failed; see the host log",
+                        loaded.grants.component
+                    ),
                 )
             }
             Err(_) => problem(
                 StatusCode::GATEWAY_TIMEOUT,
                 "timeout",
-                &format!("component {} did not answer within {:?}", loaded.grants.component, self.limits.timeout),
+                &format!(
+                    "component {} did not answer within {:?}",
+                    loaded.grants.component, self.limits.timeout
+                ),
             ),
         }
     }
@@ -219,19 +284,34 @@ impl Runtime {
         loaded: &Loaded,
         request: http::Request<wasmtime_wasi_http::WasiBody>,
     ) -> Result<http::Response<Full<Bytes>>> {
-        let mut store = Store::new(&self.engine, Host::new(self.kv.clone(), loaded.grants.clone()));
+        let mut store = Store::new(
+            &self.engine,
+            Host::new(self.kv.clone(), loaded.grants.clone()),
+        );
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
         let service = loaded.pre.instantiate_async(&mut store).await?;
         let proxy = Proxy::P3(service);
         let (tx, rx) = futures::channel::oneshot::channel();
-        let prepared = Prepared::new(store.as_context_mut(), &proxy, request, WasiHttpView::http, tx)?;
+        let prepared = Prepared::new(
+            store.as_context_mut(),
+            &proxy,
+            request,
+            WasiHttpView::http,
+            tx,
+        )?;
         store
             .run_concurrent(async |accessor| -> Result<http::Response<Full<Bytes>>> {
                 prepared.run(accessor, std::future::pending()).await?;
-                let response = rx.await.map_err(|_| anyhow!("the component produced no response"))??;
+                let response = rx
+                    .await
+                    .map_err(|_| anyhow!("the component produced no response"))??;
                 let (parts, body) = response.into_parts();
-                let bytes = body.collect().await.map_err(|e| anyhow!("response body: {e}"))?.to_bytes();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map_err(|e| anyhow!("response body: {e}"))?
+                    .to_bytes();
                 Ok(http::Response::from_parts(parts, Full::new(bytes)))
             })
             .await?
@@ -248,18 +328,27 @@ pub fn problem(status: StatusCode, slug: &str, detail: &str) -> http::Response<F
     });
     let mut response = http::Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
 fn too_large(max: usize) -> http::Response<Full<Bytes>> {
-    problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", &format!("the body may be at most {max} bytes"))
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload-too-large",
+        &format!("the body may be at most {max} bytes"),
+    )
 }
 
 /// Serves `runtime` on `listener` until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, runtime: Arc<Runtime>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    runtime: Arc<Runtime>,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, client) = tokio::select! {
@@ -282,10 +371,9 @@ pub async fn serve(listener: TcpListener, runtime: Arc<Runtime>, shutdown: impl 
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
+                && !e.is_incomplete_message()
             {
-                if !e.is_incomplete_message() {
-                    eprintln!("devhost: connection error: {e}");
-                }
+                eprintln!("devhost: connection error: {e}");
             }
         });
     }

@@ -40,7 +40,11 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn resolve(path: &Path) -> PathBuf {
-    if path.is_absolute() || path.exists() { path.to_path_buf() } else { workspace_root().join(path) }
+    if path.is_absolute() || path.exists() {
+        path.to_path_buf()
+    } else {
+        workspace_root().join(path)
+    }
 }
 
 /// Builds the components of `manifest` once per test process; parallel test
@@ -163,7 +167,10 @@ impl TestApp {
     pub fn kv_snapshot(&self, label: &str) -> BTreeMap<String, Vec<u8>> {
         let keys = self.kv.keys(label).unwrap_or_default();
         let values = self.kv.get_many(label, &keys).unwrap_or_default();
-        keys.into_iter().zip(values).filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+        keys.into_iter()
+            .zip(values)
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect()
     }
 
     /// The key-value backend.
@@ -204,7 +211,10 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -220,7 +230,9 @@ pub struct OutboundSink {
 impl OutboundSink {
     /// Starts the sink on `127.0.0.1:0`.
     pub async fn start() -> Result<OutboundSink> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.context("bind the sink")?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("bind the sink")?;
         let url = format!("http://{}", listener.local_addr()?);
         let requests = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(200));
@@ -234,29 +246,45 @@ impl OutboundSink {
                 };
                 let (recorded, answer) = (recorded.clone(), answer.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (recorded, answer) = (recorded.clone(), answer.clone());
-                        async move {
-                            let (parts, body) = req.into_parts();
-                            let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-                            if let Ok(mut r) = recorded.lock() {
-                                r.push(RecordedRequest {
-                                    method: parts.method.to_string(),
-                                    path: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
-                                    headers: parts
-                                        .headers
-                                        .iter()
-                                        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_string())))
-                                        .collect(),
-                                    body,
-                                });
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let (recorded, answer) = (recorded.clone(), answer.clone());
+                            async move {
+                                let (parts, body) = req.into_parts();
+                                let body = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes().to_vec())
+                                    .unwrap_or_default();
+                                if let Ok(mut r) = recorded.lock() {
+                                    r.push(RecordedRequest {
+                                        method: parts.method.to_string(),
+                                        path: parts
+                                            .uri
+                                            .path_and_query()
+                                            .map_or("/", |p| p.as_str())
+                                            .to_string(),
+                                        headers: parts
+                                            .headers
+                                            .iter()
+                                            .filter_map(|(k, v)| {
+                                                v.to_str()
+                                                    .ok()
+                                                    .map(|v| (k.to_string(), v.to_string()))
+                                            })
+                                            .collect(),
+                                        body,
+                                    });
+                                }
+                                let mut response =
+                                    http::Response::new(Full::new(Bytes::from_static(b"{}")));
+                                *response.status_mut() =
+                                    http::StatusCode::from_u16(answer.load(Ordering::SeqCst))
+                                        .unwrap_or_default();
+                                Ok::<_, Infallible>(response)
                             }
-                            let mut response = http::Response::new(Full::new(Bytes::from_static(b"{}")));
-                            *response.status_mut() =
-                                http::StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap_or_default();
-                            Ok::<_, Infallible>(response)
-                        }
-                    });
+                        },
+                    );
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;

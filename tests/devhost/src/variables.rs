@@ -64,7 +64,12 @@ pub fn resolve(
     let mut missing = Vec::new();
     for (name, declared) in &manifest.variables {
         let from_env = env(&format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()));
-        match overrides.get(name).cloned().or(from_env).or_else(|| declared.default.clone()) {
+        match overrides
+            .get(name)
+            .cloned()
+            .or(from_env)
+            .or_else(|| declared.default.clone())
+        {
             Some(v) => {
                 values.insert(name.clone(), v);
             }
@@ -92,7 +97,10 @@ pub fn component_values(
     let Some(c) = manifest.components.get(component) else {
         bail!("no component {component}");
     };
-    c.variables.iter().map(|(k, v)| Ok((k.clone(), expand(v, app_values)?))).collect()
+    c.variables
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), expand(v, app_values)?)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -102,7 +110,10 @@ mod tests {
     #[test]
     fn templates_expand() {
         let values = BTreeMap::from([("host".to_string(), "example.com".to_string())]);
-        assert_eq!(expand("https://{{ host }}/x", &values).expect("ok"), "https://example.com/x");
+        assert_eq!(
+            expand("https://{{ host }}/x", &values).expect("ok"),
+            "https://example.com/x"
+        );
         assert!(expand("{{ nope }}", &values).is_err());
         assert_eq!(references("{{a}} and {{ b }}").expect("ok"), ["a", "b"]);
         assert!(references("{{ a").is_err());

@@ -24,7 +24,11 @@ impl Host {
     pub(super) fn open_store(&self, label: &str) -> Result<StoreHandle, StoreDenied> {
         if !self.grants.key_value_stores.iter().any(|s| s == label) {
             // Spin answers access-denied for a store that exists but is not granted.
-            return Err(if label == "default" { StoreDenied::AccessDenied } else { StoreDenied::NoSuchStore });
+            return Err(if label == "default" {
+                StoreDenied::AccessDenied
+            } else {
+                StoreDenied::NoSuchStore
+            });
         }
         Ok(StoreHandle {
             label: label.to_string(),
@@ -33,7 +37,10 @@ impl Host {
 
     /// The label behind a handle.
     pub(super) fn store_label(&self, handle: &Resource<StoreHandle>) -> Result<String, String> {
-        self.table.get(handle).map(|h| h.label.clone()).map_err(|e| e.to_string())
+        self.table
+            .get(handle)
+            .map(|h| h.label.clone())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -60,7 +67,10 @@ impl HostStore for Host {
 }
 
 impl<U> HostStoreWithStore<U> for HasSelf<Host> {
-    async fn open(accessor: &Accessor<U, Self>, label: String) -> Result<Resource<StoreHandle>, Error> {
+    async fn open(
+        accessor: &Accessor<U, Self>,
+        label: String,
+    ) -> Result<Resource<StoreHandle>, Error> {
         accessor.with(|mut access| {
             let host: &mut Host = access.get();
             let handle = host.open_store(&label).map_err(|d| match d {
@@ -88,12 +98,22 @@ impl<U> HostStoreWithStore<U> for HasSelf<Host> {
         with_label(accessor, &store, |h, label| h.kv.set(label, &key, &value))
     }
 
-    async fn delete(accessor: &Accessor<U, Self>, store: Resource<StoreHandle>, key: String) -> Result<(), Error> {
+    async fn delete(
+        accessor: &Accessor<U, Self>,
+        store: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<(), Error> {
         with_label(accessor, &store, |h, label| h.kv.delete(label, &key))
     }
 
-    async fn exists(accessor: &Accessor<U, Self>, store: Resource<StoreHandle>, key: String) -> Result<bool, Error> {
-        with_label(accessor, &store, |h, label| h.kv.get(label, &key).map(|v| v.is_some()))
+    async fn exists(
+        accessor: &Accessor<U, Self>,
+        store: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<bool, Error> {
+        with_label(accessor, &store, |h, label| {
+            h.kv.get(label, &key).map(|v| v.is_some())
+        })
     }
 
     async fn get_keys(
@@ -107,7 +127,10 @@ impl<U> HostStoreWithStore<U> for HasSelf<Host> {
         };
         accessor.with(|mut access| {
             let stream = StreamReader::new(&mut access, keys)?;
-            let done = FutureReader::new(&mut access, async move { wasmtime::Result::<_>::Ok(result) })?;
+            let done = FutureReader::new(
+                &mut access,
+                async move { wasmtime::Result::<_>::Ok(result) },
+            )?;
             Ok((stream, done))
         })
     }

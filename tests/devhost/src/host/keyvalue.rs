@@ -24,17 +24,28 @@ impl store::Host for Host {
             StoreDenied::NoSuchStore => Error::NoSuchStore,
             StoreDenied::AccessDenied => Error::AccessDenied,
         })?;
-        self.table.push(handle).map_err(|e| Error::Other(e.to_string()))
+        self.table
+            .push(handle)
+            .map_err(|e| Error::Other(e.to_string()))
     }
 }
 
 impl store::HostBucket for Host {
-    fn get(&mut self, bucket: Resource<StoreHandle>, key: String) -> Result<Option<Vec<u8>>, Error> {
+    fn get(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
         self.kv.get(&label, &key).map_err(Error::Other)
     }
 
-    fn set(&mut self, bucket: Resource<StoreHandle>, key: String, value: Vec<u8>) -> Result<(), Error> {
+    fn set(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
         self.kv.set(&label, &key, &value).map_err(Error::Other)
     }
@@ -46,7 +57,10 @@ impl store::HostBucket for Host {
 
     fn exists(&mut self, bucket: Resource<StoreHandle>, key: String) -> Result<bool, Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
-        self.kv.get(&label, &key).map(|v| v.is_some()).map_err(Error::Other)
+        self.kv
+            .get(&label, &key)
+            .map(|v| v.is_some())
+            .map_err(Error::Other)
     }
 
     fn list_keys(
@@ -70,13 +84,21 @@ impl store::HostBucket for Host {
 }
 
 impl atomics::Host for Host {
-    fn increment(&mut self, bucket: Resource<StoreHandle>, key: String, delta: i64) -> Result<i64, Error> {
+    fn increment(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+        delta: i64,
+    ) -> Result<i64, Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
         self.kv.increment(&label, &key, delta).map_err(Error::Other)
     }
 
     fn swap(&mut self, cas: Resource<CasHandle>, value: Vec<u8>) -> Result<(), CasError> {
-        let handle = self.table.delete(cas).map_err(|e| CasError::StoreError(Error::Other(e.to_string())))?;
+        let handle = self
+            .table
+            .delete(cas)
+            .map_err(|e| CasError::StoreError(Error::Other(e.to_string())))?;
         let swapped = self
             .kv
             .swap_if(&handle.label, &handle.key, handle.seen.as_deref(), &value)
@@ -85,7 +107,10 @@ impl atomics::Host for Host {
             return Ok(());
         }
         // Implementations must hand back a handle updated to the latest value.
-        let seen = self.kv.get(&handle.label, &handle.key).map_err(|e| CasError::StoreError(Error::Other(e)))?;
+        let seen = self
+            .kv
+            .get(&handle.label, &handle.key)
+            .map_err(|e| CasError::StoreError(Error::Other(e)))?;
         let fresh = self
             .table
             .push(CasHandle { seen, ..handle })
@@ -95,14 +120,23 @@ impl atomics::Host for Host {
 }
 
 impl atomics::HostCas for Host {
-    fn new(&mut self, bucket: Resource<StoreHandle>, key: String) -> Result<Resource<CasHandle>, Error> {
+    fn new(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<Resource<CasHandle>, Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
         let seen = self.kv.get(&label, &key).map_err(Error::Other)?;
-        self.table.push(CasHandle { label, key, seen }).map_err(|e| Error::Other(e.to_string()))
+        self.table
+            .push(CasHandle { label, key, seen })
+            .map_err(|e| Error::Other(e.to_string()))
     }
 
     fn current(&mut self, cas: Resource<CasHandle>) -> Result<Option<Vec<u8>>, Error> {
-        self.table.get(&cas).map(|c| c.seen.clone()).map_err(|e| Error::Other(e.to_string()))
+        self.table
+            .get(&cas)
+            .map(|c| c.seen.clone())
+            .map_err(|e| Error::Other(e.to_string()))
     }
 
     fn drop(&mut self, cas: Resource<CasHandle>) -> wasmtime::Result<()> {
@@ -122,7 +156,11 @@ impl batch::Host for Host {
         Ok(keys.into_iter().zip(values).collect())
     }
 
-    fn set_many(&mut self, bucket: Resource<StoreHandle>, key_values: Vec<(String, Vec<u8>)>) -> Result<(), Error> {
+    fn set_many(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key_values: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
         for (key, value) in key_values {
             self.kv.set(&label, &key, &value).map_err(Error::Other)?;
@@ -130,7 +168,11 @@ impl batch::Host for Host {
         Ok(())
     }
 
-    fn delete_many(&mut self, bucket: Resource<StoreHandle>, keys: Vec<String>) -> Result<(), Error> {
+    fn delete_many(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        keys: Vec<String>,
+    ) -> Result<(), Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
         let unique: HashMap<&String, ()> = keys.iter().map(|k| (k, ())).collect();
         for key in unique.keys() {

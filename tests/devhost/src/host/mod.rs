@@ -73,7 +73,10 @@ impl WasiHttpHooks for Hooks {
     > {
         drop(fut);
         if !is_allowed(&self.outbound, request.uri()) {
-            eprintln!("devhost: outbound request to {} denied by allowed_outbound_hosts", request.uri());
+            eprintln!(
+                "devhost: outbound request to {} denied by allowed_outbound_hosts",
+                request.uri()
+            );
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         Box::new(async move {

@@ -13,7 +13,10 @@ pub struct MemoryBackend {
 
 impl MemoryBackend {
     fn with<T>(&self, f: impl FnOnce(&mut HashMap<(String, String), Vec<u8>>) -> T) -> KvResult<T> {
-        let mut guard = self.entries.lock().map_err(|_| "store lock poisoned".to_string())?;
+        let mut guard = self
+            .entries
+            .lock()
+            .map_err(|_| "store lock poisoned".to_string())?;
         Ok(f(&mut guard))
     }
 
@@ -39,7 +42,11 @@ impl Backend for MemoryBackend {
     }
 
     fn get_many(&self, store: &str, keys: &[String]) -> KvResult<Vec<Option<Vec<u8>>>> {
-        self.with(|m| keys.iter().map(|key| m.get(&k(store, key)).cloned()).collect())
+        self.with(|m| {
+            keys.iter()
+                .map(|key| m.get(&k(store, key)).cloned())
+                .collect()
+        })
     }
 
     fn set(&self, store: &str, key: &str, value: &[u8]) -> KvResult<()> {
@@ -55,19 +62,34 @@ impl Backend for MemoryBackend {
     }
 
     fn keys(&self, store: &str) -> KvResult<Vec<String>> {
-        self.with(|m| m.keys().filter(|(s, _)| s == store).map(|(_, key)| key.clone()).collect())
+        self.with(|m| {
+            m.keys()
+                .filter(|(s, _)| s == store)
+                .map(|(_, key)| key.clone())
+                .collect()
+        })
     }
 
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64> {
         self.with(|m| {
-            let current = m.get(&k(store, key)).map(|v| counter(v)).transpose()?.unwrap_or(0);
+            let current = m
+                .get(&k(store, key))
+                .map(|v| counter(v))
+                .transpose()?
+                .unwrap_or(0);
             let next = current.checked_add(delta).ok_or("counter overflow")?;
             m.insert(k(store, key), next.to_le_bytes().to_vec());
             Ok(next)
         })?
     }
 
-    fn swap_if(&self, store: &str, key: &str, expected: Option<&[u8]>, new: &[u8]) -> KvResult<bool> {
+    fn swap_if(
+        &self,
+        store: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> KvResult<bool> {
         self.with(|m| {
             if m.get(&k(store, key)).map(Vec::as_slice) != expected {
                 return false;

@@ -31,7 +31,13 @@ pub trait Backend: Send + Sync {
     /// Atomically adds `delta` (absent counts as 0) and returns the new value.
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64>;
     /// Atomically writes `new` if the value still equals `expected` (`None`: absent).
-    fn swap_if(&self, store: &str, key: &str, expected: Option<&[u8]>, new: &[u8]) -> KvResult<bool>;
+    fn swap_if(
+        &self,
+        store: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> KvResult<bool>;
 }
 
 /// Decodes a counter value.

@@ -24,10 +24,11 @@ impl SqliteBackend {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> anyhow::Result<SqliteBackend> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let connection =
-            Connection::open(path).with_context(|| format!("cannot open key-value database {}", path.display()))?;
+        let connection = Connection::open(path)
+            .with_context(|| format!("cannot open key-value database {}", path.display()))?;
         connection.busy_timeout(Duration::from_secs(10))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
@@ -43,7 +44,10 @@ impl SqliteBackend {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> KvResult<T> {
-        let mut c = self.connection.lock().map_err(|_| "database lock poisoned".to_string())?;
+        let mut c = self
+            .connection
+            .lock()
+            .map_err(|_| "database lock poisoned".to_string())?;
         f(&mut c).map_err(err)
     }
 }
@@ -71,7 +75,10 @@ impl Backend for SqliteBackend {
     fn get_many(&self, store: &str, keys: &[String]) -> KvResult<Vec<Option<Vec<u8>>>> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let values = keys.iter().map(|k| read(&tx, store, k)).collect::<rusqlite::Result<_>>()?;
+            let values = keys
+                .iter()
+                .map(|k| read(&tx, store, k))
+                .collect::<rusqlite::Result<_>>()?;
             tx.commit()?;
             Ok(values)
         })
@@ -91,23 +98,38 @@ impl Backend for SqliteBackend {
 
     fn keys(&self, store: &str) -> KvResult<Vec<String>> {
         self.with(|c| {
-            let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
-            let keys = stmt.query_map(params![store], |row| row.get(0))?.collect();
-            keys
+            let mut stmt =
+                c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+            stmt.query_map(params![store], |row| row.get(0))?.collect()
         })
     }
 
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64> {
-        let mut c = self.connection.lock().map_err(|_| "database lock poisoned".to_string())?;
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let current = read(&tx, store, key).map_err(err)?.map(|v| counter(&v)).transpose()?.unwrap_or(0);
+        let mut c = self
+            .connection
+            .lock()
+            .map_err(|_| "database lock poisoned".to_string())?;
+        let tx = c
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let current = read(&tx, store, key)
+            .map_err(err)?
+            .map(|v| counter(&v))
+            .transpose()?
+            .unwrap_or(0);
         let next = current.checked_add(delta).ok_or("counter overflow")?;
         write(&tx, store, key, &next.to_le_bytes()).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(next)
     }
 
-    fn swap_if(&self, store: &str, key: &str, expected: Option<&[u8]>, new: &[u8]) -> KvResult<bool> {
+    fn swap_if(
+        &self,
+        store: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> KvResult<bool> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if read(&tx, store, key)?.as_deref() != expected {
