@@ -7,7 +7,8 @@ pub enum TokenError {
     /// Longer than [`super::MAX_TOKEN_LEN`].
     #[error("token too long")]
     TooLong,
-    /// Not four dot-separated parts of the token alphabet.
+    /// Not four dot-separated parts, a malformed kid, or a payload or MAC
+    /// with a character outside the base64url alphabet.
     #[error("token malformed")]
     Malformed,
     /// A version other than `pi1`.
@@ -16,7 +17,8 @@ pub enum TokenError {
     /// A key id the ring does not hold.
     #[error("unknown key id")]
     UnknownKey,
-    /// Not canonical base64url without padding, or a MAC of the wrong length.
+    /// Not canonical base64url without padding, a MAC of the wrong length, or
+    /// a payload longer than any valid one.
     #[error("bad encoding")]
     BadEncoding,
     /// The MAC does not match.
@@ -45,7 +47,7 @@ pub enum KeyRingError {
     /// An entry without `:`.
     #[error("entry {0} is not of the form kid:<base64 key>")]
     NotAPair(usize),
-    /// A key id outside `[A-Za-z0-9_-]{{1,32}}`.
+    /// A key id outside `[A-Za-z0-9_-]{1,32}`.
     #[error("entry {0} has an invalid key id (1 to 32 of A-Z a-z 0-9 _ -)")]
     BadKid(usize),
     /// The same key id twice.
