@@ -5,8 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
@@ -62,17 +64,31 @@ pub struct Runtime {
     limits: Limits,
 }
 
+/// The process-wide engine: one instance pool for every app this process
+/// serves (tests start many), and compiled components can be shared.
 fn engine() -> Result<Engine> {
+    static ENGINE: OnceLock<std::result::Result<Engine, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| new_engine().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow!("cannot create the wasmtime engine: {e}"))
+}
+
+fn new_engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
     config.concurrency_support(true);
     config.epoch_interruption(true);
     let mut pooling = PoolingAllocationConfig::default();
-    pooling.total_component_instances(256);
-    pooling.total_core_instances(1024);
-    pooling.total_memories(512);
-    pooling.total_tables(512);
+    pooling.total_component_instances(1000);
+    pooling.total_core_instances(4000);
+    pooling.total_memories(1000);
+    pooling.total_tables(1000);
     pooling.max_memory_size(256 << 20);
+    // Keep a little of each slot resident between instances: fewer page
+    // faults and `madvise` calls per request.
+    pooling.linear_memory_keep_resident(1 << 20);
+    pooling.table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     let engine = Engine::new(&config)?;
     // Epochs let a runaway guest yield, so the request timeout can fire.
@@ -85,6 +101,25 @@ fn engine() -> Result<Engine> {
         }
     });
     Ok(engine)
+}
+
+/// Compiles `path`, or reuses what this process compiled from the same file
+/// (same size and modification time): test binaries start the app many times.
+fn compile(engine: &Engine, path: &Path) -> Result<Component> {
+    type Key = (PathBuf, u64, Option<SystemTime>);
+    static COMPILED: OnceLock<Mutex<HashMap<Key, Component>>> = OnceLock::new();
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    let cache = COMPILED.get_or_init(Default::default);
+    if let Some(component) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(component);
+    }
+    let component = Component::from_file(engine, path).map_err(anyhow::Error::from)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, component.clone());
+    }
+    Ok(component)
 }
 
 impl Runtime {
@@ -101,14 +136,12 @@ impl Runtime {
         let mut components = HashMap::new();
         for (id, c) in &manifest.components {
             let path = manifest.dir.join(&c.source);
-            let component = Component::from_file(&engine, &path)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!(
-                        "component {id}: cannot load {} (build it first: devhost build)",
-                        path.display()
-                    )
-                })?;
+            let component = compile(&engine, &path).with_context(|| {
+                format!(
+                    "component {id}: cannot load {} (build it first: devhost build)",
+                    path.display()
+                )
+            })?;
             let instance = linker
                 .instantiate_pre(&component)
                 .map_err(anyhow::Error::from);
