@@ -6,6 +6,38 @@
 //! Spin's schema), `spin:variables`, and outbound HTTP limited to each
 //! component's `allowed_outbound_hosts`. The app itself is deployed on Spin;
 //! this host exists because the Spin CLI cannot be installed everywhere we work.
+//!
+//! # What it does as Spin does
+//!
+//! - Routes with Spin's rules (the `routefinder` crate, as Spin): exact beats
+//!   `:name` beats a trailing `/...`, segment by segment, so the longer prefix
+//!   wins; sets `spin-full-url`, `spin-path-info`, `spin-matched-route`,
+//!   `spin-raw-component-route`, `spin-component-route`, `spin-base-path`,
+//!   `spin-client-addr` and `spin-path-match-<name>`.
+//! - A fresh instance per request, from a pre-instantiated component and the
+//!   pooling allocator; one engine per process.
+//! - Key-value: one store per label, opened only if the component lists it in
+//!   `key_value_stores`; SQLite in Spin's schema (`spin_key_value(store, key,
+//!   value)`, WAL) or memory. `wasi:keyvalue` counters are 8-byte
+//!   little-endian `i64`, as Spin's SQLite backend stores them.
+//! - Variables from `--variable name=value`, then `SPIN_VARIABLE_<NAME>`,
+//!   then the default; a required variable without a value stops start-up.
+//! - Outbound HTTP only to `allowed_outbound_hosts` (templates expanded; one
+//!   template may expand to several comma-separated origins); anything else
+//!   gets `HttpRequestDenied`.
+//!
+//! # What the host adds
+//!
+//! Answers of its own are RFC 9457 `application/problem+json`: 404 (no route),
+//! 413 (body over the limit, 1 MiB by default), 500 (trap or handler error),
+//! 504 (request over the timeout, 30 s by default).
+//!
+//! # Tests
+//!
+//! [`testing`] starts an app on an ephemeral port with a fresh store, chosen
+//! variables and a recording HTTP sink; see its documentation. Build commands
+//! run with `CARGO_TARGET_DIR` removed, because the manifests' `source` paths
+//! point into the workspace's own `target/`.
 
 pub mod build;
 pub mod dev_keys;
