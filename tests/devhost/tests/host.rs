@@ -129,6 +129,11 @@ fn key_value_persists_across_requests_and_restarts() {
     assert_eq!(f.call("GET", "/kv/greeting", b"").0, 404);
     assert_eq!(f.call("PUT", "/kv/greeting", b"hi there").0, 204);
     assert_eq!(f.call("GET", "/kv/greeting", b"").1, "hi there");
+    let snapshot = f.app.as_ref().expect("running").kv_snapshot("default");
+    assert_eq!(
+        snapshot,
+        std::collections::BTreeMap::from([("greeting".to_string(), b"hi there".to_vec())])
+    );
     f.stop();
     let f = Fixture::start(|b| b.kv_sqlite(&db));
     assert_eq!(
