@@ -145,6 +145,7 @@ fn key_value_persists_across_requests_and_restarts() {
     assert_eq!(f.call("GET", "/kv/greeting", b"").0, 404);
     let (status, body, _) = f.call("GET", "/kv-denied", b"");
     assert_eq!(status, 403, "{body}");
+    assert!(body.contains("AccessDenied"), "{body}");
     let batch = json(&f.call("GET", "/batch", b"").1);
     assert_eq!(
         batch["got"],

@@ -13,22 +13,15 @@ pub struct StoreHandle {
     pub label: String,
 }
 
-/// Why a store could not be opened.
-pub(super) enum StoreDenied {
-    NoSuchStore,
-    AccessDenied,
-}
+/// A store label the component's `key_value_stores` does not list. Spin
+/// answers `access-denied` for it, whatever the label.
+pub(super) struct StoreDenied;
 
 impl Host {
     /// Opens `label` if the manifest grants it.
     pub(super) fn open_store(&self, label: &str) -> Result<StoreHandle, StoreDenied> {
         if !self.grants.key_value_stores.iter().any(|s| s == label) {
-            // Spin answers access-denied for a store that exists but is not granted.
-            return Err(if label == "default" {
-                StoreDenied::AccessDenied
-            } else {
-                StoreDenied::NoSuchStore
-            });
+            return Err(StoreDenied);
         }
         Ok(StoreHandle {
             label: label.to_string(),
@@ -73,10 +66,9 @@ impl<U> HostStoreWithStore<U> for HasSelf<Host> {
     ) -> Result<Resource<StoreHandle>, Error> {
         accessor.with(|mut access| {
             let host: &mut Host = access.get();
-            let handle = host.open_store(&label).map_err(|d| match d {
-                StoreDenied::NoSuchStore => Error::NoSuchStore,
-                StoreDenied::AccessDenied => Error::AccessDenied,
-            })?;
+            let handle = host
+                .open_store(&label)
+                .map_err(|StoreDenied| Error::AccessDenied)?;
             host.table.push(handle).map_err(|_| Error::StoreTableFull)
         })
     }

@@ -20,10 +20,9 @@ pub struct CasHandle {
 
 impl store::Host for Host {
     fn open(&mut self, identifier: String) -> Result<Resource<StoreHandle>, Error> {
-        let handle = self.open_store(&identifier).map_err(|d| match d {
-            StoreDenied::NoSuchStore => Error::NoSuchStore,
-            StoreDenied::AccessDenied => Error::AccessDenied,
-        })?;
+        let handle = self
+            .open_store(&identifier)
+            .map_err(|StoreDenied| Error::AccessDenied)?;
         self.table
             .push(handle)
             .map_err(|e| Error::Other(e.to_string()))
