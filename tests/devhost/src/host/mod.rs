@@ -3,18 +3,20 @@
 //! component's allow-list.
 
 pub(crate) mod key_value;
-pub(crate) mod keyvalue;
+mod outbound;
 mod variables;
+pub(crate) mod wasi_keyvalue;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::kv::Backend;
-use crate::outbound::{AllowedHost, is_allowed};
+use crate::outbound::AllowedHost;
+pub use outbound::Hooks;
 
 /// Host bindings generated from the vendored WIT in `wit/`.
 mod bindings {
@@ -28,7 +30,7 @@ mod bindings {
         with: {
             "spin:key-value/key-value.store": crate::host::key_value::StoreHandle,
             "wasi:keyvalue/store.bucket": crate::host::key_value::StoreHandle,
-            "wasi:keyvalue/atomics.cas": crate::host::keyvalue::CasHandle,
+            "wasi:keyvalue/atomics.cas": crate::host::wasi_keyvalue::CasHandle,
         },
     });
 }
@@ -49,47 +51,6 @@ pub struct Grants {
     pub outbound: Arc<Vec<AllowedHost>>,
 }
 
-/// Outbound HTTP that refuses what the manifest does not allow, as Spin does.
-pub struct Hooks {
-    outbound: Arc<Vec<AllowedHost>>,
-}
-
-impl WasiHttpHooks for Hooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
-        options: Option<wasmtime_wasi_http::RequestOptions>,
-        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<wasmtime_wasi_http::WasiBody>,
-                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                    ),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        drop(fut);
-        if !is_allowed(&self.outbound, request.uri()) {
-            eprintln!(
-                "devhost: outbound request to {} denied by allowed_outbound_hosts",
-                request.uri()
-            );
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
-        }
-        Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
-        })
-    }
-}
-
 /// The store data of one instance.
 pub struct Host {
     wasi: WasiCtx,
@@ -107,9 +68,7 @@ impl Host {
         Host {
             wasi,
             http: WasiHttpCtx::new(),
-            hooks: Hooks {
-                outbound: grants.outbound.clone(),
-            },
+            hooks: Hooks::new(grants.outbound.clone()),
             table: ResourceTable::new(),
             kv,
             grants,
