@@ -85,10 +85,6 @@ fn new_engine() -> Result<Engine> {
     pooling.total_memories(1000);
     pooling.total_tables(1000);
     pooling.max_memory_size(256 << 20);
-    // Keep a little of each slot resident between instances: fewer page
-    // faults and `madvise` calls per request.
-    pooling.linear_memory_keep_resident(1 << 20);
-    pooling.table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     let engine = Engine::new(&config)?;
     // Epochs let a runaway guest yield, so the request timeout can fire.
