@@ -151,6 +151,26 @@ fn invite_journey_end_to_end() {
     let deliveries = h.get("/api/webhooks/deliveries", Some(&p1)).json();
     assert_eq!(deliveries["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(deliveries["items"][0]["delivered"], true);
+
+    // A retry sends the newest delivery again and records a second attempt.
+    let newest = deliveries["items"][0]["id"].as_str().expect("delivery id");
+    let retried = h.post(
+        &format!("/api/webhooks/deliveries/{newest}/retry"),
+        Some(&p1),
+        &serde_json::json!({}),
+    );
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(retried.json()["attempts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(h.received("/hooks/p1").len(), 3);
+
+    // The profile reads back without its secret.
+    let profile = h.get("/api/partner", Some(&p1));
+    assert_eq!(profile.status, 200);
+    assert_eq!(profile.json()["display_name"], "Partner p1");
+    assert!(
+        profile.json().get("webhook_secret").is_none(),
+        "the secret is shown once only"
+    );
 }
 
 #[test]
