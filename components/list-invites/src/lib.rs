@@ -5,7 +5,8 @@ use partner_invites::web::{Outgoing, api};
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 
-/// Routes `/api/invites`, `/api/invites/:id`, `/api/customers`, `/api/partners`, `/api/capabilities`.
+/// Routes `/api/invites`, `/api/invites/:id`, `/api/customers`, `/api/partners`,
+/// `/api/capabilities`, `/api/openapi.json`.
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
     let (app, req) = match prepare(req).await {
@@ -15,6 +16,8 @@ async fn handle(req: Request) -> impl IntoResponse {
     let answer: Outgoing = match (req.method.as_str(), req.segments().as_slice()) {
         // The capability matrix, public.
         ("GET", ["api", "capabilities"]) => api::capabilities(),
+        // The API description, public.
+        ("GET", ["api", "openapi.json"]) => api::openapi(),
         // The partner's invites, newest first, by status and cursor.
         ("GET", ["api", "invites"]) => api::list_invites(&app, &req).await,
         // One invite with its history.
@@ -25,7 +28,11 @@ async fn handle(req: Request) -> impl IntoResponse {
         ("GET", ["api", "partners"]) => api::list_partners(&app, &req).await,
         (
             _,
-            ["api", "capabilities" | "invites" | "customers" | "partners"] | ["api", "invites", _],
+            [
+                "api",
+                "capabilities" | "openapi.json" | "invites" | "customers" | "partners",
+            ]
+            | ["api", "invites", _],
         ) => api::method_not_allowed("GET"),
         _ => api::no_route(&req),
     };

@@ -43,6 +43,22 @@ pub fn capabilities() -> Outgoing {
     Outgoing::json(200, &capabilities::matrix())
 }
 
+/// The OpenAPI 3.1 description of every route, written by hand and checked
+/// against `spin.toml` and the live answers by `tests/e2e/tests/openapi.rs`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `GET /api/openapi.json`: [`OPENAPI`], public.
+pub fn openapi() -> Outgoing {
+    Outgoing {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("cache-control".into(), "public, max-age=300".into()),
+        ],
+        body: OPENAPI.to_string(),
+    }
+}
+
 /// `POST /api/invites/generate`.
 pub async fn create_invite<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
