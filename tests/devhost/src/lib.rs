@@ -18,8 +18,13 @@
 //!   pooling allocator; one engine per process.
 //! - Key-value: one store per label, opened only if the component lists it in
 //!   `key_value_stores`; SQLite in Spin's schema (`spin_key_value(store, key,
-//!   value)`, WAL) or memory. `wasi:keyvalue` counters are 8-byte
-//!   little-endian `i64`, as Spin's SQLite backend stores them.
+//!   value)`, WAL), memory, or Redis. `wasi:keyvalue` counters are 8-byte
+//!   little-endian `i64` in SQLite and memory, as Spin's SQLite backend stores
+//!   them, and Redis integers in Redis, as Spin's Redis backend stores them.
+//! - A runtime config file (`--runtime-config-file`) in Spin's syntax maps
+//!   store labels to backends: `[key_value_store.<label>]` with `type =
+//!   "spin"` (SQLite at `path`), `"redis"` (`url`) or devhost's `"memory"`;
+//!   see [`runtime_config`].
 //! - Variables from `--variable name=value`, then `SPIN_VARIABLE_<NAME>`,
 //!   then the default; a required variable without a value stops start-up.
 //! - Outbound HTTP only to `allowed_outbound_hosts` (templates expanded; one
@@ -40,12 +45,14 @@
 //! point into the workspace's own `target/`.
 
 pub mod build;
+pub mod cli;
 pub mod dev_keys;
 pub mod host;
 pub mod kv;
 pub mod manifest;
 pub mod outbound;
 pub mod router;
+pub mod runtime_config;
 pub mod server;
 pub mod testing;
 pub mod variables;
