@@ -16,6 +16,19 @@
 //! app.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! For the Redis store, [`RedisServer`] starts a `redis-server` of the test's
+//! own (`apt-get install redis-server`) and `.kv_redis(server.url())` or
+//! `.runtime_config_file(path)` points the app at it; [`HostProcess`] runs
+//! `devhost up` as a separate process (the `devhost` binary, or the test
+//! executable itself running devhost's command line), so two hosts can share
+//! one store.
+
+mod host_process;
+mod redis_server;
+
+pub use host_process::{CHILD_ARGS_VARIABLE, HostProcess, run_devhost_if_child};
+pub use redis_server::{RedisServer, redis_server_binary};
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -32,6 +45,7 @@ use tokio::sync::oneshot;
 
 use crate::kv::{self, Backend};
 use crate::manifest::Manifest;
+use crate::runtime_config::RuntimeConfig;
 use crate::server::{Limits, Runtime, serve};
 
 /// The repository root (where `spin.toml` is).
@@ -79,6 +93,18 @@ pub enum KvChoice {
     Memory,
     /// A SQLite file.
     Sqlite(PathBuf),
+    /// A Redis server (`redis://host:port`).
+    Redis(String),
+}
+
+impl KvChoice {
+    fn open(&self) -> Result<Arc<dyn Backend>> {
+        Ok(match self {
+            KvChoice::Memory => Arc::new(kv::MemoryBackend::default()),
+            KvChoice::Sqlite(path) => Arc::new(kv::SqliteBackend::open(path)?),
+            KvChoice::Redis(url) => Arc::new(kv::RedisBackend::connect(url)?),
+        })
+    }
 }
 
 /// Configures a [`TestApp`].
@@ -86,8 +112,15 @@ pub enum KvChoice {
 pub struct TestAppBuilder {
     manifest: PathBuf,
     kv: KvChoice,
+    runtime_config: Option<RuntimeConfigSource>,
     variables: BTreeMap<String, String>,
     limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+enum RuntimeConfigSource {
+    File(PathBuf),
+    Parsed(RuntimeConfig),
 }
 
 impl TestAppBuilder {
@@ -100,6 +133,28 @@ impl TestAppBuilder {
     /// A SQLite store at `path`.
     pub fn kv_sqlite(mut self, path: impl Into<PathBuf>) -> Self {
         self.kv = KvChoice::Sqlite(path.into());
+        self
+    }
+
+    /// The Redis server at `url` (`redis://127.0.0.1:<port>`); see
+    /// [`RedisServer`] for one of the test's own.
+    pub fn kv_redis(mut self, url: impl Into<String>) -> Self {
+        self.kv = KvChoice::Redis(url.into());
+        self
+    }
+
+    /// Stores from a runtime config file in Spin's syntax, as `devhost up
+    /// --runtime-config-file` reads it: its `default` store overrides the
+    /// `kv_*` choice, which otherwise stays the `default` store.
+    pub fn runtime_config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime_config = Some(RuntimeConfigSource::File(path.into()));
+        self
+    }
+
+    /// Stores from an already parsed runtime config, as
+    /// [`runtime_config_file`](Self::runtime_config_file).
+    pub fn runtime_config(mut self, config: RuntimeConfig) -> Self {
+        self.runtime_config = Some(RuntimeConfigSource::Parsed(config));
         self
     }
 
@@ -119,9 +174,18 @@ impl TestAppBuilder {
     pub async fn start(self) -> Result<TestApp> {
         let manifest = Manifest::load(&self.manifest)?;
         let values = crate::variables::resolve(&manifest, &self.variables, |_| None)?;
-        let kv: Arc<dyn Backend> = match &self.kv {
-            KvChoice::Memory => Arc::new(kv::MemoryBackend::default()),
-            KvChoice::Sqlite(path) => Arc::new(kv::SqliteBackend::open(path)?),
+        let config = match self.runtime_config {
+            None => None,
+            Some(RuntimeConfigSource::File(path)) => Some(RuntimeConfig::load(&path)?),
+            Some(RuntimeConfigSource::Parsed(config)) => Some(config),
+        };
+        let kv: Arc<dyn Backend> = match config {
+            None => self.kv.open()?,
+            Some(config) => {
+                let stores = config.open_stores(|| self.kv.open())?;
+                stores.check(&manifest)?;
+                Arc::new(stores)
+            }
         };
         let runtime = Arc::new(Runtime::new(&manifest, &values, kv.clone(), self.limits)?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -153,6 +217,7 @@ impl TestApp {
         TestAppBuilder {
             manifest: resolve(manifest.as_ref()),
             kv: KvChoice::Memory,
+            runtime_config: None,
             variables: BTreeMap::new(),
             limits: Limits::default(),
         }
