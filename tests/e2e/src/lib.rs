@@ -1,11 +1,12 @@
 //! The harness of the end-to-end tests: the app from `spin.toml` served by
-//! devhost with a fresh in-memory store, a recording server standing in for
+//! devhost with a fresh in-memory store (or a store the test chooses, such as
+//! Redis: [`Harness::start_configured`]), a recording server standing in for
 //! the mail relay and webhook endpoints, tokens signed with a known ring, and
 //! a blocking HTTP client.
 
 use std::collections::BTreeMap;
 
-use devhost::testing::{OutboundSink, RecordedRequest, TestApp, build_components};
+use devhost::testing::{OutboundSink, RecordedRequest, TestApp, TestAppBuilder, build_components};
 use partner_invites::token::{Claims, KeyRing, Purpose, Role};
 
 /// The ring the app is started with.
@@ -78,6 +79,7 @@ pub struct Harness {
     keys: KeyRing,
     agent: ureq::Agent,
     runtime: tokio::runtime::Runtime,
+    variables: BTreeMap<String, String>,
 }
 
 impl Harness {
@@ -88,30 +90,45 @@ impl Harness {
 
     /// The app with `options`.
     pub fn start_with(options: Options) -> Harness {
+        Harness::start_configured(options, |b| b.kv_memory())
+    }
+
+    /// The app with `options`, its store chosen by `store` (for example
+    /// `|b| b.kv_redis(url)` or `|b| b.runtime_config_file(path)`; the
+    /// default is a fresh in-memory store).
+    pub fn start_configured(
+        options: Options,
+        store: impl FnOnce(TestAppBuilder) -> TestAppBuilder,
+    ) -> Harness {
         build_components("spin.toml").expect("components build");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        let (app, sink) = runtime.block_on(async {
+        let (app, sink, variables) = runtime.block_on(async {
             let sink = OutboundSink::start().await.expect("sink");
             let relay = if options.no_relay {
                 String::new()
             } else {
                 format!("{}/mail", sink.url())
             };
-            let app = TestApp::builder("spin.toml")
-                .kv_memory()
-                .variable("signing_keys", RING)
-                .variable("public_base_url", PUBLIC_BASE)
-                .variable("vendor_name", "Vendor Cloud")
-                .variable("mail_relay_url", relay)
-                .variable("mail_relay_origin", sink.origin())
-                .variable("webhook_origins", "http://127.0.0.1:*")
-                .start()
-                .await
-                .expect("app starts");
-            (app, sink)
+            let variables = BTreeMap::from([
+                ("signing_keys".to_string(), RING.to_string()),
+                ("public_base_url".to_string(), PUBLIC_BASE.to_string()),
+                ("vendor_name".to_string(), "Vendor Cloud".to_string()),
+                ("mail_relay_url".to_string(), relay),
+                ("mail_relay_origin".to_string(), sink.origin().to_string()),
+                (
+                    "webhook_origins".to_string(),
+                    "http://127.0.0.1:*".to_string(),
+                ),
+            ]);
+            let builder = variables.iter().fold(
+                store(TestApp::builder("spin.toml").kv_memory()),
+                |b, (name, value)| b.variable(name, value),
+            );
+            let app = builder.start().await.expect("app starts");
+            (app, sink, variables)
         });
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -123,7 +140,18 @@ impl Harness {
             keys: KeyRing::parse(RING).expect("ring"),
             agent,
             runtime,
+            variables,
         }
+    }
+
+    /// The application variables the app was started with, as `devhost up`
+    /// arguments (`--variable name=value ...`): to start another host of
+    /// the same app, for example with [`devhost::testing::HostProcess`].
+    pub fn variable_args(&self) -> Vec<String> {
+        self.variables
+            .iter()
+            .flat_map(|(name, value)| ["--variable".to_string(), format!("{name}={value}")])
+            .collect()
     }
 
     fn app(&self) -> &TestApp {
@@ -175,7 +203,19 @@ impl Harness {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let url = format!("{}{path}", self.base());
+        self.request_at(self.base(), method, path, headers, body)
+    }
+
+    /// Any request, to another host of the app at `base` (`http://host:port`).
+    pub fn request_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let url = format!("{base}{path}");
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
@@ -232,6 +272,25 @@ impl Harness {
     /// `POST` JSON.
     pub fn post(&self, path: &str, bearer: Option<&str>, body: &serde_json::Value) -> Reply {
         self.send_json("POST", path, bearer, body)
+    }
+
+    /// `POST` JSON to another host of the app at `base` (`http://host:port`).
+    pub fn post_at(
+        &self,
+        base: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Reply {
+        let auth = bearer.map(|b| format!("Bearer {b}"));
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        self.request_at(base, "POST", path, &headers, body.to_string().as_bytes())
     }
 
     /// Every key and value in the store.
