@@ -284,10 +284,22 @@ fn main() -> Result<()> {
     let started = std::time::Instant::now();
     let (tokens, organizations) = futures::executor::block_on(seed(&seeding, &s))?;
     eprintln!("bench: seeded in {:.1}s", started.elapsed().as_secs_f64());
-    let tokens_file = work.join("tokens.txt");
-    std::fs::write(&tokens_file, tokens.join("\n"))?;
-    let orgs_file = work.join("organizations.txt");
-    std::fs::write(&orgs_file, organizations.join("\n"))?;
+    // Redemptions and connection requests each need a fresh item per request:
+    // the two concurrency levels get disjoint shares (a third and two thirds),
+    // so the second run never replays what the first one used up.
+    let split = |items: &[String], name: &str| -> Result<[PathBuf; 2]> {
+        let (first, second) = items.split_at(items.len() / 3);
+        let mut files = [
+            work.join(format!("{name}-1.txt")),
+            work.join(format!("{name}-64.txt")),
+        ];
+        for (file, part) in files.iter_mut().zip([first, second]) {
+            std::fs::write(&*file, part.join("\n"))?;
+        }
+        Ok(files)
+    };
+    let token_files = split(&tokens, "tokens")?;
+    let org_files = split(&organizations, "organizations")?;
 
     let manifest = bench_manifest(&root)?;
     let overrides = BTreeMap::from([("signing_keys".to_string(), RING.to_string())]);
@@ -310,71 +322,73 @@ fn main() -> Result<()> {
 
     let bench = bearer(&keys, "bench")?;
     let preview_token = tokens.last().context("tokens")?.clone();
-    let scripts = [
-        (
-            "generate",
-            "/api/invites/generate",
-            Some(lua(
-                &work,
+    let scripts = |share: usize| -> Result<Vec<(&str, &str, Option<PathBuf>)>> {
+        Ok(vec![
+            (
                 "generate",
-                &header_script(&bench, "POST", Some(&invite_body(0))),
-            )?),
-        ),
-        (
-            "redeem preview",
-            "/invite/PREVIEW",
-            Some(lua(
-                &work,
-                "preview",
-                "wrk.headers[\"accept\"] = \"application/json\"\n",
-            )?),
-        ),
-        (
-            "redeem",
-            "/api/invites/redeem",
-            Some(lua(
-                &work,
+                "/api/invites/generate",
+                Some(lua(
+                    &work,
+                    "generate",
+                    &header_script(&bench, "POST", Some(&invite_body(0))),
+                )?),
+            ),
+            (
+                "redeem preview",
+                "/invite/PREVIEW",
+                Some(lua(
+                    &work,
+                    "preview",
+                    "wrk.headers[\"accept\"] = \"application/json\"\n",
+                )?),
+            ),
+            (
                 "redeem",
-                &unique_script(
-                    &tokens_file,
-                    "/api/invites/redeem",
-                    None,
-                    r#"{"token":"%s"}"#,
-                ),
-            )?),
-        ),
-        (
-            "list page (50)",
-            "/api/invites?limit=50",
-            Some(lua(&work, "list", &header_script(&bench, "GET", None))?),
-        ),
-        (
-            "customers",
-            "/api/customers?limit=50",
-            Some(lua(
-                &work,
+                "/api/invites/redeem",
+                Some(lua(
+                    &work,
+                    "redeem",
+                    &unique_script(
+                        &token_files[share],
+                        "/api/invites/redeem",
+                        None,
+                        r#"{"token":"%s"}"#,
+                    ),
+                )?),
+            ),
+            (
+                "list page (50)",
+                "/api/invites?limit=50",
+                Some(lua(&work, "list", &header_script(&bench, "GET", None))?),
+            ),
+            (
                 "customers",
-                &header_script(&bench, "GET", None),
-            )?),
-        ),
-        (
-            "connection request",
-            "/api/connections",
-            Some(lua(
-                &work,
-                "connect",
-                &unique_script(
-                    &orgs_file,
-                    "/api/connections",
-                    Some(&bearer(&keys, "bench-connect")?),
-                    r#"{"organization_id":"%s","connection":"msp"}"#,
-                ),
-            )?),
-        ),
-    ];
+                "/api/customers?limit=50",
+                Some(lua(
+                    &work,
+                    "customers",
+                    &header_script(&bench, "GET", None),
+                )?),
+            ),
+            (
+                "connection request",
+                "/api/connections",
+                Some(lua(
+                    &work,
+                    "connect",
+                    &unique_script(
+                        &org_files[share],
+                        "/api/connections",
+                        Some(&bearer(&keys, "bench-connect")?),
+                        r#"{"organization_id":"%s","connection":"msp"}"#,
+                    ),
+                )?),
+            ),
+        ])
+    };
 
     let mut rows: Vec<(String, u32, Measured)> = Vec::new();
-    for connections in [1u32, 64] {
+    for (share, connections) in [1u32, 64].into_iter().enumerate() {
         rows.push((
             "raw hyper (no Wasm)".into(),
             connections,
@@ -400,7 +414,7 @@ fn main() -> Result<()> {
                 None,
             )?,
         ));
-        for (name, path, script) in &scripts {
+        for (name, path, script) in &scripts(share)? {
             let path = path.replace("PREVIEW", &preview_token);
             let m = wrk::run(
                 &format!("{base}{path}"),
