@@ -1,0 +1,1 @@
+//! Checks for the deployment files in `deploy/`; the tests are in `tests/`.
