@@ -1,171 +1,431 @@
-//! The registration and approval pages in headless Chromium, served by the
-//! real components in devhost. Screenshots of every page go to
-//! `target/browser-screenshots/`.
+//! The two pages people see, in headless Chromium: the registration page an
+//! invite link opens and the approval page a connection request's email links
+//! to. The app is the real components served by devhost (`e2e::Harness`).
+//! Every page is saved as `target/browser-screenshots/<name>.png`.
 
-use browser::{Driver, ENTER, SPACE, Session, TAB};
-use e2e::Harness;
+use browser::{Browser, JavaScript, Key};
+use e2e::{Harness, PUBLIC_BASE};
+use partner_invites::clock::{Clock, SystemClock};
 use partner_invites::token::{Claims, KeyRing, Purpose};
 use serde_json::{Value, json};
 
-/// Presses Tab until the field named `name` has the focus (at most `limit` times).
-fn tab_to(s: &Session<'_>, name: &str, limit: usize) {
-    for _ in 0..limit {
-        s.keys(TAB).expect("Tab");
-        if s.focused().expect("focus").0 == name {
-            return;
+/// The registration form's fields in page order: name, the label a screen
+/// reader announces, and where the invite holds the prefilled value.
+const FIELDS: [(&str, &str, &str); 10] = [
+    ("company_name", "Company name (required)", "/company/name"),
+    ("street", "Street", "/company/address/street"),
+    (
+        "house_number",
+        "House number",
+        "/company/address/house_number",
+    ),
+    ("postcode", "Postcode", "/company/address/postcode"),
+    ("city", "City", "/company/address/city"),
+    (
+        "country",
+        "Country (two letters, e.g. DE)",
+        "/company/address/country",
+    ),
+    ("vat_id", "VAT ID", "/company/vat_id"),
+    ("first_name", "First name (required)", "/contact/first_name"),
+    ("last_name", "Last name (required)", "/contact/last_name"),
+    (
+        "billing_phone",
+        "Billing phone (e.g. +4930123456)",
+        "/billing/phone",
+    ),
+];
+const REQUIRED: [&str; 3] = ["company_name", "first_name", "last_name"];
+const SUBMIT: &str = "Register and connect";
+
+fn start(javascript: JavaScript) -> Browser {
+    Browser::start(javascript).unwrap_or_else(|e| panic!("a headless Chromium session: {e:#}"))
+}
+
+/// A link as emailed or returned by the API (on the public origin), pointed
+/// at the app under test instead.
+fn local(h: &Harness, link: &str) -> String {
+    let path = link
+        .strip_prefix(PUBLIC_BASE)
+        .unwrap_or_else(|| panic!("{link} is on the public origin {PUBLIC_BASE}"));
+    format!("{}{path}", h.base())
+}
+
+/// The link of a generated, resent or revoked invite, on the app under test.
+fn invite_link(h: &Harness, invite: &Value) -> String {
+    local(h, invite["link"].as_str().expect("the invite has a link"))
+}
+
+/// What the public capability matrix says `connection` is called and grants.
+fn column(h: &Harness, connection: &str) -> (String, Vec<String>) {
+    let matrix = h.get("/api/capabilities", None).json();
+    let labels = matrix["capabilities"]
+        .as_array()
+        .expect("the matrix lists capabilities");
+    let label_of = |id: &Value| -> String {
+        labels
+            .iter()
+            .find(|c| &c["capability"] == id)
+            .and_then(|c| c["label"].as_str())
+            .unwrap_or_else(|| panic!("capability {id} has a label"))
+            .to_string()
+    };
+    let kind = matrix["connection_types"]
+        .as_array()
+        .expect("the matrix lists connection types")
+        .iter()
+        .find(|t| t["connection"] == connection)
+        .unwrap_or_else(|| panic!("{connection} is in the matrix"));
+    let grants = kind["capabilities"]
+        .as_array()
+        .expect("capabilities")
+        .iter()
+        .map(label_of)
+        .collect();
+    (kind["label"].as_str().expect("a label").to_string(), grants)
+}
+
+fn screenshot(b: &Browser, name: &str) {
+    let path = b
+        .screenshot(name)
+        .unwrap_or_else(|e| panic!("screenshot {name}: {e:#}"));
+    assert!(path.is_file(), "{} was written", path.display());
+}
+
+/// The registration page of `invite` (from partner p0, with `e2e::invite_body`):
+/// who invites, as what, what it grants, the invited details prefilled and
+/// labelled, the email shown, one submit button.
+fn assert_registration_page(b: &Browser, h: &Harness, invite: &Value) {
+    let heading = b
+        .wait_for_heading("invites you to connect")
+        .expect("the registration page");
+    assert_eq!(heading, "Partner p0 invites you to connect");
+    assert_eq!(b.title().expect("title"), "Partner p0 invites you");
+    let (connection, grants) = column(h, "reseller_with_support");
+    let text = b.page_text().expect("page text");
+    assert!(
+        text.contains(&format!(
+            "Partner p0 will be connected to your organization as {connection}"
+        )),
+        "the page names the connection type {connection:?}:\n{text}"
+    );
+    assert_eq!(
+        b.texts("ul.grants li").expect("capability list"),
+        grants,
+        "one line per capability of {connection}, as the matrix has them"
+    );
+    assert!(
+        text.contains("Your first contact for support will be Partner p0"),
+        "the page says who the first contact is:\n{text}"
+    );
+
+    let customer = &invite["customer"];
+    for (name, label, pointer) in FIELDS {
+        let field = b
+            .wait_for(&format!("form input[name={name}]"))
+            .unwrap_or_else(|e| panic!("field {name}: {e:#}"));
+        let expected = customer.pointer(pointer).and_then(Value::as_str);
+        assert_eq!(
+            b.value(&field).expect("value"),
+            expected.unwrap_or(""),
+            "{name} shows the invited {pointer}"
+        );
+        assert_eq!(
+            b.accessible_name(&field).expect("accessible name"),
+            label,
+            "{name} is announced by its label"
+        );
+        assert_eq!(
+            b.attr(&field, "required").expect("attribute").is_some(),
+            REQUIRED.contains(&name),
+            "{name} is required exactly when its label says so"
+        );
+    }
+    let email = b.wait_for("#contact-email").expect("the contact email");
+    assert_eq!(
+        b.text(&email).expect("text"),
+        customer["contact"]["email"].as_str().expect("email"),
+        "the invited email is shown (it is not editable)"
+    );
+    let buttons = b.find_all("form button").expect("buttons");
+    assert_eq!(buttons.len(), 1, "one button: submit");
+    assert_eq!(b.role(&buttons[0]).expect("role"), "button");
+    assert_eq!(b.accessible_name(&buttons[0]).expect("name"), SUBMIT);
+}
+
+/// The invite as the partner's API shows it.
+fn invite_from_api(h: &Harness, invite: &Value) -> Value {
+    let id = invite["id"].as_str().expect("invite id");
+    let reply = h.get(&format!("/api/invites/{id}"), Some(&h.partner("p0")));
+    assert_eq!(reply.status, 200, "GET /api/invites/{id}: {}", reply.body);
+    reply.json()
+}
+
+/// The organization record the registration wrote.
+fn stored_organization(h: &Harness, id: &str) -> Value {
+    let bytes = h
+        .snapshot()
+        .remove(&format!("o/{id}"))
+        .unwrap_or_else(|| panic!("organization {id} is stored"));
+    serde_json::from_slice(&bytes).expect("the organization record is JSON")
+}
+
+#[test]
+fn registration_page_shows_the_invite_and_registers_with_the_keyboard_only() {
+    let h = Harness::start();
+    h.setup_partner("p0", false);
+    let invite = h.invite("p0", "ada@globex.example");
+    let b = start(JavaScript::On);
+    assert!(
+        b.page_scripts_run().expect("script probe"),
+        "the probe sees scripts run where they are on (else the JavaScript-off test proves nothing)"
+    );
+
+    b.goto(&invite_link(&h, &invite))
+        .expect("open the invite link");
+    assert_registration_page(&b, &h, &invite);
+    screenshot(&b, "registration");
+
+    // Keyboard only from here: nothing is clicked, no element is targeted.
+    // The first Tab from the top of the page reaches the first field, and
+    // each Tab the next field in reading order, then the button.
+    assert_eq!(
+        b.focused_description().expect("focus"),
+        "body",
+        "nothing has the focus yet"
+    );
+    let typed = [
+        ("company_name", "Globex Berlin GmbH"),
+        ("street", "Friedrichstraße"),
+        ("house_number", "12a"),
+        ("postcode", "10117"),
+    ];
+    for (name, _, _) in FIELDS {
+        b.press(&[Key::Tab]).expect("Tab");
+        assert_eq!(
+            b.focused_description().expect("focus"),
+            format!("input[name={name}]"),
+            "Tab moves through the fields in page order"
+        );
+        if let Some((_, text)) = typed.iter().find(|(n, _)| *n == name) {
+            b.retype(text).expect("type");
+            let field = b.focused().expect("focus");
+            assert_eq!(b.value(&field).expect("value"), *text, "{name} as typed");
         }
     }
-    panic!("{name} never got the focus with Tab");
-}
-
-fn invite(h: &Harness) -> Value {
-    h.setup_partner("p0", false);
-    h.invite("p0", "ada@globex.example")
-}
-
-/// What the registration page must show for `invite_body`'s invite.
-fn assert_registration_page(s: &Session<'_>) {
-    let heading = s.wait_for_heading("invites you to connect").expect("page");
-    assert!(heading.contains("Partner p0"), "{heading}");
-    let text = s.page_text().expect("text");
-    assert!(text.contains("Reseller with support"), "{text}");
-    let grants: Vec<String> = s
-        .find_all("ul.grants li")
-        .expect("grants")
-        .iter()
-        .map(|li| s.text(li).expect("text"))
-        .collect();
+    b.press(&[Key::Tab]).expect("Tab");
     assert_eq!(
-        grants,
-        [
-            "First contact for the customer (support)",
-            "Billing via partner"
-        ]
+        b.focused_description().expect("focus"),
+        format!("button {SUBMIT:?}"),
+        "after the last field Tab reaches the submit button"
     );
-    for (field, expected) in [
-        ("company_name", "Globex <GmbH>"),
-        ("city", "Berlin"),
-        ("country", "DE"),
-        ("first_name", "Ada"),
-        ("last_name", "Lovelace"),
-    ] {
-        let input = s.find(&format!("input[name={field}]")).expect(field);
-        assert_eq!(s.value(&input).expect("value"), expected, "{field}");
-        let id = s.attribute(&input, "id").expect("id").expect("an id");
-        s.find(&format!("label[for={id}]"))
-            .unwrap_or_else(|_| panic!("{field} has a label"));
-    }
-}
+    screenshot(&b, "registration-keyboard");
+    b.press(&[Key::Space]).expect("Space on the button");
 
-#[test]
-fn registration_with_the_keyboard_only() {
-    let h = Harness::start();
-    let invite = invite(&h);
-    let driver = Driver::start().expect("chromedriver");
-    let s = driver.session(true).expect("session");
-    assert!(
-        s.scripts_run().expect("probe"),
-        "the probe sees scripts where they are on"
-    );
-    s.open(&format!(
-        "{}/invite/{}",
-        h.base(),
-        invite["token"].as_str().expect("token")
-    ))
-    .expect("open");
-    assert_registration_page(&s);
-    s.screenshot("registration").expect("screenshot");
-
-    // Tab from the top of the page into the form, type, submit with Enter: no pointer.
-    tab_to(&s, "postcode", 5);
-    s.keys("10115").expect("type");
-    tab_to(&s, "billing_phone", 8);
-    s.keys("+4930123456").expect("type");
-    s.keys(ENTER).expect("submit");
-    let heading = s
+    let heading = b
         .wait_for_heading("You are connected")
-        .expect("success page");
+        .expect("the success page");
     assert_eq!(heading, "You are connected");
-    assert!(s.page_text().expect("text").contains("Partner p0"));
-    s.screenshot("registered").expect("screenshot");
+    let (connection, grants) = column(&h, "reseller_with_support");
+    let text = b.page_text().expect("page text");
+    assert!(
+        text.contains(&format!(
+            "Your organization is now connected to Partner p0 as {connection}"
+        )),
+        "the success page says to whom and how:\n{text}"
+    );
+    assert_eq!(b.texts("ul.grants li").expect("grants"), grants);
+    screenshot(&b, "registered");
 
-    let id = invite["id"].as_str().expect("id");
-    let got = h.get(&format!("/api/invites/{id}"), Some(&h.partner("p0")));
-    assert_eq!(got.json()["status"], "accepted", "{}", got.body);
-    let org = got.json()["organization_id"]
-        .as_str()
-        .expect("org")
-        .to_string();
-    let partners = h.get("/api/partners", Some(&h.admin(&org))).json();
-    assert_eq!(partners["items"][0]["partner_id"], "p0");
+    // The partner's API: accepted, by the invited contact.
+    let got = invite_from_api(&h, &invite);
+    assert_eq!(
+        got["status"], "accepted",
+        "the invite after the form: {got}"
+    );
+    let last = got["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("history");
+    assert_eq!(last["action"], "accepted", "{got}");
+    assert_eq!(last["by"]["email"], "ada@globex.example", "{got}");
+    let org = got["organization_id"].as_str().expect("organization id");
+    let customers = h.get("/api/customers", Some(&h.partner("p0"))).json();
+    assert_eq!(
+        customers["items"][0]["name"], "Globex Berlin GmbH",
+        "the typed company name: {customers}"
+    );
+    assert_eq!(customers["items"][0]["organization_id"], org);
+    let stored = stored_organization(&h, org);
+    let address = &stored["details"]["company"]["address"];
+    assert_eq!(address["street"], "Friedrichstraße", "{stored}");
+    assert_eq!(address["house_number"], "12a", "{stored}");
+    assert_eq!(address["postcode"], "10117", "{stored}");
+    assert_eq!(
+        address["city"], "Berlin",
+        "an untouched field keeps the invited value: {stored}"
+    );
+    assert_eq!(stored["admin_email"], "ada@globex.example", "{stored}");
 }
 
 #[test]
-fn registration_without_javascript_and_the_dead_link_pages() {
+fn registration_works_with_javascript_off() {
     let h = Harness::start();
-    let invite = invite(&h);
-    let driver = Driver::start().expect("chromedriver");
-    let s = driver.session(false).expect("session");
+    h.setup_partner("p0", false);
+    let invite = h.invite("p0", "grace@globex.example");
+    let b = start(JavaScript::Off);
     assert!(
-        !s.scripts_run().expect("probe"),
-        "JavaScript is off in this session"
+        !b.page_scripts_run().expect("script probe"),
+        "pages' scripts are off in this session"
     );
-    s.open(&format!(
-        "{}/invite/{}",
-        h.base(),
-        invite["token"].as_str().expect("token")
-    ))
-    .expect("open");
-    assert_registration_page(&s);
-    s.screenshot("registration-no-js").expect("screenshot");
-    let button = s.find("form button[type=submit]").expect("submit button");
-    assert_eq!(s.text(&button).expect("text"), "Register and connect");
-    s.click(&button).expect("submit");
-    s.wait_for_heading("You are connected")
-        .expect("success page");
-    let id = invite["id"].as_str().expect("id");
-    let got = h.get(&format!("/api/invites/{id}"), Some(&h.partner("p0")));
-    assert_eq!(got.json()["status"], "accepted");
 
-    // The used link now shows its own page.
-    s.open(&format!(
-        "{}/invite/{}",
-        h.base(),
-        invite["token"].as_str().expect("token")
-    ))
-    .expect("open");
-    s.wait_for_heading("Already accepted").expect("used page");
-    s.screenshot("used-link").expect("screenshot");
+    b.goto(&invite_link(&h, &invite))
+        .expect("open the invite link");
+    assert_registration_page(&b, &h, &invite);
+    screenshot(&b, "registration-no-js");
 
-    // A revoked invite's link.
+    // A required field emptied: the browser itself refuses to send the form.
+    let company = b
+        .wait_for("input[name=company_name]")
+        .expect("company name");
+    b.clear(&company).expect("clear");
+    let button = b.wait_for("form button").expect("button");
+    b.click(&button).expect("submit");
+    let invalid = b
+        .wait_for("input[name=company_name]:invalid")
+        .expect("the emptied required field is marked invalid");
+    b.send_keys(&invalid, "Globex GmbH").expect("type");
+    assert_eq!(
+        invite_from_api(&h, &invite)["status"],
+        "pending",
+        "the browser sent nothing"
+    );
+
+    // A value only the server rejects: a page says what failed; Back returns
+    // to the form with what was typed, to correct it.
+    let country = b.wait_for("input[name=country]").expect("country");
+    b.clear(&country).expect("clear");
+    b.send_keys(&country, "Germany").expect("type");
+    b.click(&button).expect("submit");
+    b.wait_for_heading("Validation failed")
+        .expect("the page of a rejected form");
+    let said = b.page_text().expect("text");
+    assert!(
+        said.to_lowercase().contains("country"),
+        "the page names the field to correct:\n{said}"
+    );
+    screenshot(&b, "registration-rejected");
+    b.back().expect("Back");
+    b.wait_until("the typed values are back in the form", || {
+        let country = b.wait_for("input[name=country]")?;
+        let company = b.wait_for("input[name=company_name]")?;
+        Ok(b.value(&country)? == "Germany" && b.value(&company)? == "Globex GmbH")
+    })
+    .expect("Back keeps what was typed");
+    let country = b.wait_for("input[name=country]").expect("country");
+    b.clear(&country).expect("clear");
+    b.send_keys(&country, "DE").expect("type");
+
+    let postcode = b.wait_for("input[name=postcode]").expect("postcode");
+    b.send_keys(&postcode, "10115").expect("type");
+    let vat = b.wait_for("input[name=vat_id]").expect("vat id");
+    b.clear(&vat).expect("clear");
+    let button = b.wait_for("form button").expect("button");
+    b.click(&button).expect("submit");
+    b.wait_for_heading("You are connected")
+        .expect("the success page");
+    screenshot(&b, "registered-no-js");
+
+    let got = invite_from_api(&h, &invite);
+    assert_eq!(got["status"], "accepted", "{got}");
+    let stored = stored_organization(&h, got["organization_id"].as_str().expect("org"));
+    let company = &stored["details"]["company"];
+    assert_eq!(company["name"], "Globex GmbH", "{stored}");
+    assert_eq!(company["address"]["country"], "DE", "{stored}");
+    assert_eq!(company["address"]["postcode"], "10115", "{stored}");
+    assert!(
+        company.get("vat_id").is_none_or(Value::is_null),
+        "an emptied optional field is removed: {stored}"
+    );
+}
+
+#[test]
+fn links_that_no_longer_work_show_their_own_page() {
+    let h = Harness::start();
+    h.setup_partner("p0", false);
+    let p0 = h.partner("p0");
+    let b = start(JavaScript::On);
+
+    let pages = |name: &str, link: &str, heading: &str, explains: &str| {
+        b.goto(link).expect("open the link");
+        let shown = b
+            .wait_for_heading(heading)
+            .unwrap_or_else(|e| panic!("the {name} page: {e:#}"));
+        assert_eq!(shown, heading, "the {name} page's heading");
+        let alert = b.wait_for("[role=alert]").expect("an alert");
+        let said = b.text(&alert).expect("text");
+        assert!(
+            said.contains(explains),
+            "the {name} page explains {explains:?}: {said:?}"
+        );
+        assert!(
+            b.find_all("form").expect("forms").is_empty(),
+            "the {name} page offers no form"
+        );
+        assert!(
+            b.page_text()
+                .expect("text")
+                .contains("ask the sender for a new link"),
+            "the {name} page says what to do"
+        );
+        screenshot(&b, &format!("link-{name}"));
+    };
+
+    // Used: the invite was accepted (through the API).
+    let used = h.invite("p0", "ada@globex.example");
+    let redeemed = h.post(
+        "/api/invites/redeem",
+        None,
+        &json!({"token": used["token"]}),
+    );
+    assert_eq!(redeemed.status, 201, "{}", redeemed.body);
+    pages(
+        "used",
+        &invite_link(&h, &used),
+        "Already accepted",
+        "already been used",
+    );
+
+    // Revoked by the partner.
     let revoked = h.invite("p0", "bob@globex.example");
-    let rid = revoked["id"].as_str().expect("id");
-    let reply = h.post(
-        &format!("/api/invites/{rid}/revoke"),
-        Some(&h.partner("p0")),
-        &json!({}),
-    );
+    let id = revoked["id"].as_str().expect("id");
+    let reply = h.post(&format!("/api/invites/{id}/revoke"), Some(&p0), &json!({}));
     assert_eq!(reply.status, 200, "{}", reply.body);
-    s.open(&format!(
-        "{}/invite/{}",
-        h.base(),
-        revoked["token"].as_str().expect("token")
-    ))
-    .expect("open");
-    s.wait_for_heading("Link no longer valid")
-        .expect("revoked page");
-    assert!(
-        s.page_text()
-            .expect("text")
-            .contains("ask the sender for a new link")
+    pages(
+        "revoked",
+        &invite_link(&h, &revoked),
+        "Link no longer valid",
+        "revoked by the partner",
     );
-    s.screenshot("revoked-link").expect("screenshot");
 
-    // An expired link: the same invite's token, signed with an expiry in the past.
-    let pending = h.invite("p0", "eve@globex.example");
-    let now = partner_invites::clock::Clock::now(&partner_invites::clock::SystemClock);
-    let expired = KeyRing::parse(e2e::RING)
-        .expect("ring")
+    // Replaced: the partner resent the invite, so the first link is dead.
+    let resent = h.invite("p0", "carol@globex.example");
+    let id = resent["id"].as_str().expect("id");
+    let reply = h.post(&format!("/api/invites/{id}/resend"), Some(&p0), &json!({}));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    pages(
+        "replaced",
+        &invite_link(&h, &resent),
+        "Link no longer valid",
+        "replaced by a newer one",
+    );
+
+    // Expired: the link of a pending invite, signed with the app's key ring
+    // and the invite's generation but with an expiry an hour ago.
+    let pending = h.invite("p0", "dan@globex.example");
+    let now = SystemClock.now();
+    let token = KeyRing::parse(e2e::RING)
+        .expect("the harness ring")
         .sign(&Claims {
             purpose: Purpose::Invite,
             record_id: pending["id"].as_str().expect("id").into(),
@@ -173,95 +433,22 @@ fn registration_without_javascript_and_the_dead_link_pages() {
             organization_id: None,
             subject: None,
             role: None,
-            issued_at: now - 3600,
-            expires_at: now - 60,
-            generation: u32::try_from(pending["generation"].as_u64().expect("generation"))
-                .expect("small"),
+            issued_at: now - 7 * 24 * 3600,
+            expires_at: now - 3600,
+            generation: pending["generation"]
+                .as_u64()
+                .and_then(|g| u32::try_from(g).ok())
+                .expect("the invite's generation"),
         })
         .expect("sign");
-    s.open(&format!("{}/invite/{expired}", h.base()))
-        .expect("open");
-    s.wait_for_heading("Link expired").expect("expired page");
-    s.screenshot("expired-link").expect("screenshot");
-}
-
-#[test]
-fn approval_page_with_the_keyboard() {
-    let h = Harness::start();
-    let invite = invite(&h);
-    let done = h.post(
-        "/api/invites/redeem",
-        None,
-        &json!({"token": invite["token"]}),
+    pages(
+        "expired",
+        &format!("{}/invite/{token}", h.base()),
+        "Link expired",
+        "has expired",
     );
-    assert_eq!(done.status, 201, "{}", done.body);
-    let org = done.json()["organization_id"]
-        .as_str()
-        .expect("org")
-        .to_string();
-    h.setup_partner("p1", false);
-    let request = h.post(
-        "/api/connections",
-        Some(&h.partner("p1")),
-        &json!({"organization_id": org, "connection": "msp"}),
-    );
-    assert_eq!(request.status, 201, "{}", request.body);
-    let mail = h
-        .received("/mail")
-        .into_iter()
-        .map(|m| serde_json::from_slice::<Value>(&m.body).expect("json"))
-        .find(|m| m["text"].as_str().is_some_and(|t| t.contains("/connect/")))
-        .expect("the approval email");
-    let token = mail["text"]
-        .as_str()
-        .expect("text")
-        .lines()
-        .find_map(|l| l.split_once("/connect/").map(|(_, t)| t.trim().to_string()))
-        .expect("link");
-
-    let driver = Driver::start().expect("chromedriver");
-    let s = driver.session(true).expect("session");
-    s.open(&format!("{}/connect/{token}", h.base()))
-        .expect("open");
-    let heading = s
-        .wait_for_heading("asks to connect")
-        .expect("approval page");
-    assert!(heading.contains("Partner p1"), "{heading}");
-    let grants = s.find_all("ul.grants li").expect("grants");
-    let granted = request.json()["capabilities"]
-        .as_array()
-        .map_or(0, Vec::len);
-    assert!(granted > 0);
-    assert_eq!(
-        grants.len(),
-        granted,
-        "one line per capability the MSP connection grants"
-    );
-    assert!(
-        s.page_text()
-            .expect("text")
-            .contains("Managed service provider")
-    );
-    s.screenshot("approval").expect("screenshot");
-
-    // Tab to the Approve button and press Space.
-    s.keys(TAB).expect("Tab");
-    let (_, tag) = s.focused().expect("focus");
-    assert_eq!(tag, "button", "the first stop is the Approve button");
-    let focused = s.find("button:focus").expect("focused button");
-    assert_eq!(s.text(&focused).expect("text"), "Approve");
-    s.keys(SPACE).expect("press");
-    s.wait_for_heading("approved").expect("decided page");
-    s.screenshot("approved").expect("screenshot");
-
-    let id = request.json()["id"].as_str().expect("id").to_string();
-    let list = h.get("/api/connections", Some(&h.partner("p1"))).json();
-    let item = list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["id"] == id.as_str())
-        .cloned()
-        .expect("the request");
-    assert_eq!(item["status"], "approved");
+    // The same invite's real link still works: only the expiry differs.
+    b.goto(&invite_link(&h, &pending)).expect("open");
+    b.wait_for_heading("invites you to connect")
+        .expect("the pending invite's own link still opens the registration page");
 }
