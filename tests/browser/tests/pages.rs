@@ -452,3 +452,159 @@ fn links_that_no_longer_work_show_their_own_page() {
     b.wait_for_heading("invites you to connect")
         .expect("the pending invite's own link still opens the registration page");
 }
+
+/// An organization registered through p0's invite (its admin `email`).
+fn organization(h: &Harness, email: &str) -> String {
+    let invite = h.invite("p0", email);
+    let reply = h.post(
+        "/api/invites/redeem",
+        None,
+        &json!({"token": invite["token"]}),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.json()["organization_id"]
+        .as_str()
+        .expect("organization id")
+        .to_string()
+}
+
+/// The approval link in the newest email to `admin`, pointed at the app.
+fn approval_link(h: &Harness, admin: &str) -> String {
+    let mail = h
+        .received("/mail")
+        .iter()
+        .rev()
+        .map(|m| serde_json::from_slice::<Value>(&m.body).expect("mail JSON"))
+        .find(|m| m["to"] == admin && m["text"].as_str().is_some_and(|t| t.contains("/connect/")))
+        .unwrap_or_else(|| panic!("an approval email to {admin}"));
+    let text = mail["text"].as_str().expect("mail text");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/connect/"))
+        .expect("the approval link");
+    local(h, link)
+}
+
+/// A connection request from `partner` to `org`.
+fn request(h: &Harness, partner: &str, org: &str, connection: &str) -> String {
+    let reply = h.post(
+        "/api/connections",
+        Some(&h.partner(partner)),
+        &json!({"organization_id": org, "connection": connection}),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.json()["id"].as_str().expect("request id").to_string()
+}
+
+fn request_status(h: &Harness, partner: &str, id: &str) -> Value {
+    let list = h.get("/api/connections", Some(&h.partner(partner))).json();
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|r| r["id"] == id)
+        .map(|r| r["status"].clone())
+        .unwrap_or_else(|| panic!("request {id} in {partner}'s list: {list}"))
+}
+
+#[test]
+fn approval_page_shows_the_request_and_decides_with_the_keyboard() {
+    let h = Harness::start();
+    h.setup_partner("p0", false);
+    h.setup_partner("p1", false);
+    h.setup_partner("p2", false);
+    let admin = "admin@globex.example";
+    let org = organization(&h, admin);
+    let first = request(&h, "p1", &org, "msp");
+    let link = approval_link(&h, admin);
+
+    let b = start(JavaScript::On);
+    b.goto(&link).expect("open the approval link");
+    let heading = b
+        .wait_for_heading("asks to connect")
+        .expect("the approval page");
+    assert_eq!(
+        heading, "Partner p1 asks to connect to Globex <GmbH>",
+        "who asks, to what (the name as text, not markup)"
+    );
+    let (connection, grants) = column(&h, "msp");
+    let text = b.page_text().expect("text");
+    assert!(
+        text.contains(&format!("Approving connects them as {connection}")),
+        "the page names the connection {connection:?}:\n{text}"
+    );
+    assert_eq!(
+        b.texts("ul.grants li").expect("grants"),
+        grants,
+        "one line per capability of {connection}"
+    );
+    assert!(
+        text.contains("Your organization's settings stay as they are"),
+        "{text}"
+    );
+    screenshot(&b, "approval");
+
+    // Keyboard only: Tab reaches Approve, then Decline; Shift+Tab goes back.
+    b.press(&[Key::Tab]).expect("Tab");
+    assert_eq!(
+        b.focused_description().expect("focus"),
+        "button \"Approve\""
+    );
+    b.press(&[Key::Tab]).expect("Tab");
+    assert_eq!(
+        b.focused_description().expect("focus"),
+        "button \"Decline\""
+    );
+    b.chord(Key::Shift, char::from(Key::Tab))
+        .expect("Shift+Tab");
+    assert_eq!(
+        b.focused_description().expect("focus"),
+        "button \"Approve\""
+    );
+    for button in b.find_all("form button").expect("buttons") {
+        assert_eq!(b.role(&button).expect("role"), "button");
+    }
+    b.press(&[Key::Enter]).expect("Enter on Approve");
+    let decided = b
+        .wait_for_heading("Request approved")
+        .expect("the decision page");
+    assert_eq!(decided, "Request approved");
+    screenshot(&b, "approved");
+    assert_eq!(request_status(&h, "p1", &first), "approved");
+    let partners = h.get("/api/partners", Some(&h.admin(&org))).json();
+    assert!(
+        partners["items"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["partner_id"] == "p1")),
+        "the admin sees p1 among the organization's partners: {partners}"
+    );
+
+    // The link is used up: its page says so and offers no decision.
+    b.goto(&link).expect("open again");
+    b.wait_for_heading("Not allowed in the current state")
+        .expect("the page of a decided request's link");
+    let alert = b.wait_for("[role=alert]").expect("an alert");
+    let said = b.text(&alert).expect("text");
+    assert!(said.contains("already been decided"), "{said:?}");
+    assert!(
+        b.find_all("form").expect("forms").is_empty(),
+        "a decided request's link offers no decision"
+    );
+    screenshot(&b, "approval-used");
+
+    // Another partner's request, declined with Space on Decline.
+    let second = request(&h, "p2", &org, "reseller_without_support");
+    b.goto(&approval_link(&h, admin)).expect("open");
+    b.wait_for_heading("Partner p2 asks to connect")
+        .expect("the second approval page");
+    b.press(&[Key::Tab, Key::Tab]).expect("Tab Tab");
+    assert_eq!(
+        b.focused_description().expect("focus"),
+        "button \"Decline\""
+    );
+    b.press(&[Key::Space]).expect("Space on Decline");
+    b.wait_for_heading("Request declined")
+        .expect("the decision page");
+    screenshot(&b, "declined");
+    assert_eq!(request_status(&h, "p2", &second), "declined");
+}
