@@ -40,15 +40,21 @@ const WINDOW: (u32, u32) = (1024, 768);
 
 /// Fails with what to install if the browser or its driver is missing.
 pub fn require_chromium() -> Result<()> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
+    require(&[CHROMIUM, CHROMEDRIVER])
+}
+
+fn require(programs: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = programs
+        .iter()
+        .copied()
         .filter(|p| !Path::new(p).exists())
         .collect();
     if !missing.is_empty() {
         bail!(
-            "the browser tests need Chromium and ChromeDriver, and {} is missing: \
+            "the browser tests need Chromium and ChromeDriver, and {} {} missing: \
              install them with `apt-get install chromium chromium-driver` (CI's .ci/run does)",
-            missing.join(" and ")
+            missing.join(" and "),
+            if missing.len() == 1 { "is" } else { "are" }
         );
     }
     Ok(())
@@ -617,5 +623,26 @@ impl WebDriverCompatibleCommand for ElementQuery {
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::GET, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_browser_is_named_with_the_packages_to_install() {
+        let e = require(&["/nonexistent/chromium", "/nonexistent/chromedriver"])
+            .expect_err("missing programs fail");
+        let said = e.to_string();
+        assert!(
+            said.contains("/nonexistent/chromium and /nonexistent/chromedriver are missing"),
+            "{said}"
+        );
+        assert!(
+            said.contains("apt-get install chromium chromium-driver"),
+            "{said}"
+        );
+        assert!(require(&[]).is_ok());
     }
 }
