@@ -76,8 +76,8 @@ impl HostProcess {
 
     /// Runs the same `devhost up` as [`start`](Self::start) in a copy of the
     /// running test executable, for tests in packages that cannot name the
-    /// `devhost` binary: the copy runs only the test `entry_test` (a test at
-    /// the top level of the test file whose body is
+    /// `devhost` binary: the copy runs only the test `entry_test` (its full
+    /// path, such as `redis::devhost_process`; a test whose body is
     /// [`run_devhost_if_child`]), which runs devhost's command line, the
     /// binary's own code, in that process.
     pub fn start_self(

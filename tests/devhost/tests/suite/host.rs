@@ -1,11 +1,9 @@
 //! devhost against the fixture component: routing, headers, key-value,
 //! atomics, variables, outbound allow-list, traps, limits.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     FIXTURE_VARIABLES, Fixture, MANIFEST, agent, atomics_hold, backend_conformance, call,
     fixture_conformance, json,
 };

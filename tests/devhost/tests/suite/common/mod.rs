@@ -2,9 +2,6 @@
 //! the key-value conformance checks every backend (memory, SQLite, Redis)
 //! must pass, both directly on [`Backend`] and through the fixture component.
 
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
-
 use std::collections::BTreeSet;
 
 use devhost::kv::Backend;

@@ -53,7 +53,7 @@ fn five_hundred_concurrent_redemptions_across_two_hosts_on_one_redis_one_winner(
             config.0.to_string_lossy().into_owned(),
         ];
         args.extend(h.variable_args());
-        HostProcess::start_self("devhost_process", "spin.toml", &args)
+        HostProcess::start_self("redis::devhost_process", "spin.toml", &args)
             .expect("a devhost process starts")
     };
     let hosts = [start_host(), start_host()];

@@ -3,13 +3,11 @@
 //! redis-server`), the fixture component on Redis, two `devhost` processes
 //! sharing one server, and which runtime config files are accepted.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use common::{
+use crate::common::{
     FIXTURE_VARIABLES, Fixture, MANIFEST, agent, atomics_hold, backend_conformance, call,
     fixture_conformance,
 };

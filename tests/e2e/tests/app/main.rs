@@ -1,0 +1,11 @@
+//! The app end to end: the real release `.wasm` components served by devhost
+//! and driven over HTTP. One test binary for all of them, so the host
+//! (wasmtime) is compiled and linked once rather than once per file.
+
+mod concurrency;
+mod connections;
+mod errors;
+mod invites;
+mod isolation;
+mod openapi;
+mod redis;
