@@ -7,7 +7,7 @@ use super::redeem::{LabelledCapability, link_problem};
 use super::{App, Page, PageRequest, parse_json, sequence_of};
 use crate::auth::Principal;
 use crate::capabilities::{ConnectionType, FirstContact};
-use crate::clock::rfc3339;
+use crate::clock::{readable, rfc3339};
 use crate::domain::connection::DEFAULT_REQUEST_TTL_DAYS;
 use crate::domain::{
     Action, Actor, AuditEvent, ConnectionRequest, EventType, Organization, PartnerProfile,
@@ -237,7 +237,7 @@ impl<S: KeyValue, T: Transport> App<S, T> {
             organization.details.company.name,
             self.config.vendor_name,
             record.connection.label(),
-            rfc3339(record.expires_at),
+            readable(record.expires_at),
         );
         self.send_email(&organization.admin_email, subject, text)
             .await;

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use super::{App, Page, PageRequest, parse_json, sequence_of};
 use crate::auth::Principal;
 use crate::capabilities::ConnectionType;
-use crate::clock::rfc3339;
+use crate::clock::readable;
 use crate::domain::invite::{DEFAULT_TTL_DAYS, MAX_TTL_DAYS};
 use crate::domain::{
     Action, AuditEvent, CustomerInput, EventType, Invite, InviteState, InviteStatus, PartnerProfile,
@@ -332,7 +332,7 @@ impl<S: KeyValue, T: Transport> App<S, T> {
             self.config.vendor_name,
             invite.connection.label(),
             first_contact,
-            rfc3339(invite.expires_at),
+            readable(invite.expires_at),
         );
         let email = self.send_email(&contact.email, subject, text).await;
         let noted = store::update(&self.store, key, |current: Option<Invite>| {

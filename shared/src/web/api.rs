@@ -1,7 +1,8 @@
 //! One function per endpoint: authenticate, parse, call the operation,
 //! render. Components match a route to one of these and nothing more.
 
-use super::{BodyKind, Incoming, Outgoing, page, respond};
+use super::page::{self, Filled};
+use super::{BodyKind, Incoming, Outgoing, respond};
 use crate::auth::{Principal, authenticate};
 use crate::capabilities;
 use crate::ops::{App, Authority, PageRequest};
@@ -164,7 +165,7 @@ pub async fn registration_page<S: KeyValue, T: Transport>(
         return respond(200, preview);
     }
     match preview {
-        Ok(p) => Outgoing::html(200, page::registration(&p, token)),
+        Ok(p) => Outgoing::html(200, page::registration(&p, token, Filled::Invited)),
         Err(problem) => Outgoing::problem_page(&problem),
     }
 }
@@ -189,12 +190,44 @@ pub async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incomin
                 .await,
         ),
         BodyKind::Form => {
-            let body = page::form_to_redeem_request(&req.form());
+            let form = req.form();
+            let body = page::form_to_redeem_request(&form);
             match app.redeem_invite(who.as_ref(), body.as_bytes()).await {
                 Ok(done) => Outgoing::html(201, page::registered(&done)),
-                Err(problem) => Outgoing::problem_page(&problem),
+                Err(problem) => rejected_form(app, &form, &problem).await,
             }
         }
+    }
+}
+
+/// The answer to a registration form the redemption refused: for invalid
+/// fields, the form again with what was typed and what to correct (422);
+/// for anything else, the problem's page.
+async fn rejected_form<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    form: &[(String, String)],
+    problem: &Problem,
+) -> Outgoing {
+    let token = form
+        .iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.trim());
+    let Some(token) = token.filter(|_| problem.kind == ProblemKind::ValidationFailed) else {
+        return Outgoing::problem_page(problem);
+    };
+    match app.preview_invite(token).await {
+        Ok(preview) => Outgoing::html(
+            problem.status(),
+            page::registration(
+                &preview,
+                token,
+                Filled::Rejected {
+                    form,
+                    errors: &problem.errors,
+                },
+            ),
+        ),
+        Err(gone) => Outgoing::problem_page(&gone),
     }
 }
 

@@ -3,8 +3,10 @@
 
 use std::fmt::Write;
 
+use crate::clock::{parse_rfc3339, readable};
+use crate::domain::customer::CustomerDetails;
 use crate::ops::{ApprovalPreview, RedeemPreview, Redeemed};
-use crate::problem::Problem;
+use crate::problem::{FieldError, Problem, ProblemKind};
 use crate::view::RequestView;
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -28,7 +30,9 @@ h1{font-size:1.5rem}fieldset{border:1px solid #ccc;border-radius:.5rem;margin:1r
 label{display:block;margin:.5rem 0 .1rem;font-weight:600}input{width:100%;padding:.4rem;font-size:1rem;box-sizing:border-box}\
 button{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem;border-radius:.4rem;border:1px solid #245;background:#245;color:#fff;cursor:pointer}\
 button.secondary{background:#fff;color:#245}button:focus,input:focus{outline:3px solid #f90;outline-offset:2px}\
-.grants li::marker{content:'\\2713  '}.muted{color:#555}.problem{border-left:4px solid #b00;padding-left:1rem}";
+.grants li::marker{content:'\\2713  '}.muted{color:#555}.problem{border-left:4px solid #b00;padding-left:1rem}\
+.problem h2{font-size:1.15rem}.problem a{color:#b00}.field-error{color:#b00;font-weight:600;margin:.1rem 0}\
+input[aria-invalid=true]{border:2px solid #b00}.actions{display:flex;gap:1rem;flex-wrap:wrap;margin-top:1rem}.actions button{margin-top:0}";
 
 fn layout(title: &str, main: &str) -> String {
     format!(
@@ -39,20 +43,232 @@ fn layout(title: &str, main: &str) -> String {
     )
 }
 
-fn input(
-    out: &mut String,
-    name: &str,
-    label: &str,
-    value: Option<&str>,
+/// One field of the registration form.
+struct Field {
+    /// The form control's name and id.
+    name: &'static str,
+    /// What it is called, alone (in the list of errors).
+    label: &'static str,
+    /// Said after the label, on the form.
+    hint: &'static str,
+    /// Where it sits under `organization` in the redeem request.
+    path: &'static [&'static str],
     required: bool,
-    autocomplete: &str,
-) {
+    autocomplete: &'static str,
+}
+
+impl Field {
+    const fn new(
+        name: &'static str,
+        label: &'static str,
+        path: &'static [&'static str],
+        autocomplete: &'static str,
+    ) -> Field {
+        Field {
+            name,
+            label,
+            hint: "",
+            path,
+            required: false,
+            autocomplete,
+        }
+    }
+
+    const fn required(self) -> Field {
+        Field {
+            required: true,
+            ..self
+        }
+    }
+
+    const fn hint(self, hint: &'static str) -> Field {
+        Field { hint, ..self }
+    }
+
+    /// Whether a problem's JSON Pointer names this field.
+    fn is_at(&self, pointer: &str) -> bool {
+        pointer
+            .strip_prefix("/organization")
+            .and_then(|rest| {
+                self.path
+                    .iter()
+                    .try_fold(rest, |rest, key| rest.strip_prefix('/')?.strip_prefix(key))
+            })
+            .is_some_and(str::is_empty)
+    }
+
+    /// The value the partner entered in the invite.
+    fn invited<'a>(&self, c: &'a CustomerDetails) -> Option<&'a str> {
+        let a = &c.company.address;
+        match self.name {
+            "company_name" => Some(&c.company.name),
+            "street" => a.street.as_deref(),
+            "house_number" => a.house_number.as_deref(),
+            "postcode" => a.postcode.as_deref(),
+            "city" => a.city.as_deref(),
+            "country" => a.country.as_deref(),
+            "vat_id" => c.company.vat_id.as_deref(),
+            "first_name" => Some(&c.contact.first_name),
+            "last_name" => Some(&c.contact.last_name),
+            "billing_phone" => c.billing.phone.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The form's fields in page order: the company (7), its admin (2), billing (1).
+const FIELDS: [Field; 10] = [
+    Field::new(
+        "company_name",
+        "Company name",
+        &["company", "name"],
+        "organization",
+    )
+    .required(),
+    Field::new(
+        "street",
+        "Street",
+        &["company", "address", "street"],
+        "address-line1",
+    ),
+    Field::new(
+        "house_number",
+        "House number",
+        &["company", "address", "house_number"],
+        "address-line2",
+    ),
+    Field::new(
+        "postcode",
+        "Postcode",
+        &["company", "address", "postcode"],
+        "postal-code",
+    ),
+    Field::new(
+        "city",
+        "City",
+        &["company", "address", "city"],
+        "address-level2",
+    ),
+    Field::new(
+        "country",
+        "Country",
+        &["company", "address", "country"],
+        "country",
+    )
+    .hint(" (two letters, e.g. DE)"),
+    Field::new("vat_id", "VAT ID", &["company", "vat_id"], "off"),
+    Field::new(
+        "first_name",
+        "First name",
+        &["contact", "first_name"],
+        "given-name",
+    )
+    .required(),
+    Field::new(
+        "last_name",
+        "Last name",
+        &["contact", "last_name"],
+        "family-name",
+    )
+    .required(),
+    Field::new(
+        "billing_phone",
+        "Billing phone",
+        &["billing", "phone"],
+        "tel",
+    )
+    .hint(" (e.g. +4930123456)"),
+];
+
+/// What the registration form holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Filled<'a> {
+    /// The invited details, as the link opens it.
+    Invited,
+    /// What was sent, and what the server objected to, after a rejected submit.
+    Rejected {
+        /// The submitted form.
+        form: &'a [(String, String)],
+        /// The problems, by JSON Pointer into the redeem request.
+        errors: &'a [FieldError],
+    },
+}
+
+impl Filled<'_> {
+    fn value<'v>(&'v self, field: &Field, invited: &'v CustomerDetails) -> Option<&'v str> {
+        match self {
+            Filled::Invited => field.invited(invited),
+            Filled::Rejected { form, .. } => submitted(form, field.name),
+        }
+    }
+
+    fn error(&self, field: &Field) -> Option<&str> {
+        match self {
+            Filled::Invited => None,
+            Filled::Rejected { errors, .. } => errors
+                .iter()
+                .find(|e| field.is_at(&e.pointer))
+                .map(|e| e.detail.as_str()),
+        }
+    }
+}
+
+/// A submitted value, trimmed.
+fn submitted<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
+}
+
+/// "must be ..." as a sentence: "Must be ...".
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// An RFC 3339 instant as people read it, in a `<time>` element.
+fn time(rfc3339: &str) -> String {
+    let shown = parse_rfc3339(rfc3339).map_or_else(|| rfc3339.to_string(), readable);
+    format!(
+        "<time datetime=\"{}\">{}</time>",
+        escape(rfc3339),
+        escape(&shown)
+    )
+}
+
+fn input(out: &mut String, field: &Field, value: Option<&str>, error: Option<&str>, focus: bool) {
+    let name = field.name;
     let _ = write!(
         out,
-        "<label for=\"{name}\">{label}{}</label><input id=\"{name}\" name=\"{name}\" value=\"{}\" autocomplete=\"{autocomplete}\"{}>",
-        if required { " (required)" } else { "" },
+        "<label for=\"{name}\">{}{}{}</label>",
+        field.label,
+        field.hint,
+        if field.required { " (required)" } else { "" },
+    );
+    if let Some(error) = error {
+        let _ = write!(
+            out,
+            "<p class=\"field-error\" id=\"{name}-error\">{}</p>",
+            escape(&sentence(error))
+        );
+    }
+    let _ = write!(
+        out,
+        "<input id=\"{name}\" name=\"{name}\" value=\"{}\" autocomplete=\"{}\"{}{}{}>",
         escape(value.unwrap_or("")),
-        if required { " required" } else { "" },
+        field.autocomplete,
+        if field.required { " required" } else { "" },
+        if error.is_some() {
+            format!(" aria-invalid=\"true\" aria-describedby=\"{name}-error\"")
+        } else {
+            String::new()
+        },
+        if focus { " autofocus" } else { "" },
     );
 }
 
@@ -64,10 +280,47 @@ fn grants(out: &mut String, labels: impl Iterator<Item = &'static str>) {
     out.push_str("</ul>");
 }
 
-/// The registration page for an invite.
-pub fn registration(p: &RedeemPreview, token: &str) -> String {
+/// The list of what to correct, at the top of a rejected form; each entry
+/// links to its field.
+fn error_summary(out: &mut String, errors: &[FieldError]) {
+    let count = errors.len();
+    let _ = write!(
+        out,
+        "<div class=\"problem\" role=\"alert\"><h2>Please correct {count} {}</h2><ul>",
+        if count == 1 { "field" } else { "fields" }
+    );
+    for e in errors {
+        match FIELDS.iter().find(|f| f.is_at(&e.pointer)) {
+            Some(f) => {
+                let _ = write!(
+                    out,
+                    "<li><a href=\"#{}\">{}: {}</a></li>",
+                    f.name,
+                    f.label,
+                    escape(&e.detail)
+                );
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "<li>{}: {}</li>",
+                    escape(&e.pointer),
+                    escape(&e.detail)
+                );
+            }
+        }
+    }
+    out.push_str("</ul></div>");
+}
+
+/// The registration page for an invite: as the link opens it, or again with
+/// what was typed and what to correct after the server rejected it.
+pub fn registration(p: &RedeemPreview, token: &str, filled: Filled<'_>) -> String {
     let c = &p.customer;
     let mut m = String::new();
+    if let Filled::Rejected { errors, .. } = filled {
+        error_summary(&mut m, errors);
+    }
     let _ = write!(
         m,
         "<h1>{} invites you to connect</h1>\
@@ -80,161 +333,77 @@ pub fn registration(p: &RedeemPreview, token: &str) -> String {
     let _ = write!(
         m,
         "<p>Your first contact for support will be <strong>{}</strong>. Pricing is set by your contract.</p>\
-         <p class=\"muted\">This invitation expires on <time datetime=\"{1}\">{1}</time>.</p>",
+         <p class=\"muted\">This invitation expires on {}.</p>",
         escape(&p.first_contact_name),
-        escape(&p.expires_at),
+        time(&p.expires_at),
     );
     let _ = write!(
         m,
         "<form method=\"post\" action=\"/api/invites/redeem\"><input type=\"hidden\" name=\"token\" value=\"{}\">",
         escape(token)
     );
+    let first_error = FIELDS.iter().position(|f| filled.error(f).is_some());
+    let fields = |m: &mut String, range: std::ops::Range<usize>| {
+        for (i, field) in FIELDS.iter().enumerate().take(range.end).skip(range.start) {
+            input(
+                m,
+                field,
+                filled.value(field, c),
+                filled.error(field),
+                first_error == Some(i),
+            );
+        }
+    };
     m.push_str("<fieldset><legend>Company</legend>");
-    input(
-        &mut m,
-        "company_name",
-        "Company name",
-        Some(&c.company.name),
-        true,
-        "organization",
-    );
-    let a = &c.company.address;
-    input(
-        &mut m,
-        "street",
-        "Street",
-        a.street.as_deref(),
-        false,
-        "address-line1",
-    );
-    input(
-        &mut m,
-        "house_number",
-        "House number",
-        a.house_number.as_deref(),
-        false,
-        "address-line2",
-    );
-    input(
-        &mut m,
-        "postcode",
-        "Postcode",
-        a.postcode.as_deref(),
-        false,
-        "postal-code",
-    );
-    input(
-        &mut m,
-        "city",
-        "City",
-        a.city.as_deref(),
-        false,
-        "address-level2",
-    );
-    input(
-        &mut m,
-        "country",
-        "Country (two letters, e.g. DE)",
-        a.country.as_deref(),
-        false,
-        "country",
-    );
-    input(
-        &mut m,
-        "vat_id",
-        "VAT ID",
-        c.company.vat_id.as_deref(),
-        false,
-        "off",
-    );
+    fields(&mut m, 0..7);
     m.push_str(
         "</fieldset><fieldset><legend>Your details (you become the organization's admin)</legend>",
     );
-    input(
-        &mut m,
-        "first_name",
-        "First name",
-        Some(&c.contact.first_name),
-        true,
-        "given-name",
-    );
-    input(
-        &mut m,
-        "last_name",
-        "Last name",
-        Some(&c.contact.last_name),
-        true,
-        "family-name",
-    );
+    fields(&mut m, 7..9);
     let _ = write!(
         m,
         "<p><strong>Email:</strong> <span id=\"contact-email\">{}</span><br><span class=\"muted\">The invitation was sent to this address; it becomes your login.</span></p>",
         escape(&c.contact.email)
     );
     m.push_str("</fieldset><fieldset><legend>Billing</legend>");
-    input(
-        &mut m,
-        "billing_phone",
-        "Billing phone (e.g. +4930123456)",
-        c.billing.phone.as_deref(),
-        false,
-        "tel",
-    );
+    fields(&mut m, 9..10);
     m.push_str(
         "</fieldset><button type=\"submit\">Register and connect</button></form>\
          <p class=\"muted\">Already have an organization? Sign in to the portal as its admin and link it there: \
          its settings stay as they are.</p>",
     );
-    layout(&format!("{} invites you", p.partner_name), &m)
+    let title = format!("{} invites you", p.partner_name);
+    match filled {
+        Filled::Invited => layout(&title, &m),
+        Filled::Rejected { .. } => layout(&format!("Error: {title}"), &m),
+    }
 }
 
 /// Turns the registration form into a redeem request: filled fields patch
 /// the invited details, emptied optional fields remove them.
 pub fn form_to_redeem_request(form: &[(String, String)]) -> String {
-    let get = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .map(|v| {
-                if v.is_empty() {
-                    serde_json::Value::Null
-                } else {
-                    serde_json::Value::String(v.to_string())
-                }
-            })
-    };
     let mut organization = serde_json::json!({
         "company": {"address": {}},
         "contact": {},
         "billing": {},
     });
-    let fields: [(&str, &[&str]); 9] = [
-        ("company_name", &["company", "name"]),
-        ("street", &["company", "address", "street"]),
-        ("house_number", &["company", "address", "house_number"]),
-        ("postcode", &["company", "address", "postcode"]),
-        ("city", &["company", "address", "city"]),
-        ("country", &["company", "address", "country"]),
-        ("vat_id", &["company", "vat_id"]),
-        ("first_name", &["contact", "first_name"]),
-        ("last_name", &["contact", "last_name"]),
-    ];
-    let mut set = |path: &[&str], value: serde_json::Value| {
-        let mut node = &mut organization;
-        for key in &path[..path.len() - 1] {
-            node = &mut node[*key];
-        }
-        node[path[path.len() - 1]] = value;
-    };
-    for (name, path) in fields {
-        if let Some(v) = get(name) {
-            set(path, v);
-        }
+    for field in &FIELDS {
+        let Some(value) = submitted(form, field.name) else {
+            continue;
+        };
+        let Some((last, parents)) = field.path.split_last() else {
+            continue;
+        };
+        let node = parents
+            .iter()
+            .fold(&mut organization, |node, key| &mut node[*key]);
+        node[*last] = if value.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::String(value.to_string())
+        };
     }
-    if let Some(v) = get("billing_phone") {
-        set(&["billing", "phone"], v);
-    }
-    serde_json::json!({ "token": get("token").unwrap_or(serde_json::Value::Null), "organization": organization })
+    serde_json::json!({ "token": submitted(form, "token"), "organization": organization })
         .to_string()
 }
 
@@ -274,17 +443,18 @@ pub fn approval(p: &ApprovalPreview, token: &str) -> String {
     grants(&mut m, p.capabilities.iter().map(|c| c.label));
     let _ = write!(
         m,
-        "<p>Your organization's settings stay as they are. The request expires on <time datetime=\"{0}\">{0}</time>.</p>",
-        escape(&p.expires_at)
+        "<p>Your organization's settings stay as they are. The request expires on {}.</p>",
+        time(&p.expires_at)
     );
     let id = escape(&p.request_id);
     let token = escape(token);
     let _ = write!(
         m,
-        "<form method=\"post\" action=\"/api/connections/{id}/approve\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
+        "<div class=\"actions\">\
+         <form method=\"post\" action=\"/api/connections/{id}/approve\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
          <button type=\"submit\">Approve</button></form>\
          <form method=\"post\" action=\"/api/connections/{id}/decline\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <button type=\"submit\" class=\"secondary\">Decline</button></form>"
+         <button type=\"submit\" class=\"secondary\">Decline</button></form></div>"
     );
     layout(&format!("{} asks to connect", p.partner_name), &m)
 }
@@ -299,20 +469,36 @@ pub fn decided(r: &RequestView) -> String {
     layout(&format!("Request {}", r.status), &m)
 }
 
-/// A problem, for people.
+/// A problem, for people: a plain heading, what happened, and what to do.
 pub fn problem(p: &Problem) -> String {
+    use ProblemKind::*;
+    let heading = match p.kind {
+        InvalidState => "No longer possible",
+        Internal | BadGateway => "Something went wrong",
+        kind => kind.title(),
+    };
+    let next = match p.kind {
+        AlreadyAccepted => {
+            "If that was you, sign in to the portal. Otherwise ask the sender for a new link."
+        }
+        InvalidState => "There is nothing more to do with this link.",
+        Internal | BadGateway | TooManyRequests => {
+            "Nothing was changed. Please try again in a moment."
+        }
+        _ => "If you think this is a mistake, ask the sender for a new link.",
+    };
     let m = format!(
-        "<div class=\"problem\" role=\"alert\"><h1>{}</h1><p>{}</p></div>\
-         <p class=\"muted\">If you think this is a mistake, ask the sender for a new link.</p>",
-        escape(p.kind.title()),
-        escape(&p.detail)
+        "<div class=\"problem\" role=\"alert\"><h1>{}</h1><p>{}</p></div><p class=\"muted\">{next}</p>",
+        escape(heading),
+        escape(&sentence(&p.detail))
     );
-    layout(p.kind.title(), &m)
+    layout(heading, &m)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capabilities::{ConnectionType, FirstContact};
 
     #[test]
     fn escapes_markup() {
@@ -346,5 +532,134 @@ mod tests {
             v["organization"]["contact"].get("email").is_none(),
             "the email is never taken from the form"
         );
+    }
+
+    fn preview() -> RedeemPreview {
+        let mut customer = CustomerDetails::default();
+        customer.company.name = "Globex <GmbH>".into();
+        customer.company.address.city = Some("Berlin".into());
+        customer.contact.first_name = "Ada".into();
+        customer.contact.last_name = "Lovelace".into();
+        customer.contact.email = "ada@globex.example".into();
+        RedeemPreview {
+            invite_id: "inv_1".into(),
+            partner_name: "Partner & Co".into(),
+            connection: ConnectionType::Msp,
+            connection_label: ConnectionType::Msp.label(),
+            capabilities: Vec::new(),
+            first_contact: FirstContact::Partner,
+            first_contact_name: "Partner & Co".into(),
+            customer,
+            expires_at: "2026-11-29T12:00:00Z".into(),
+        }
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn opens_with_the_invited_details_and_a_readable_expiry() {
+        let html = registration(&preview(), "tok", Filled::Invited);
+        assert!(html.contains("value=\"Globex &lt;GmbH&gt;\""), "{html}");
+        assert!(html.contains("value=\"Berlin\""), "{html}");
+        assert!(
+            html.contains(
+                "<time datetime=\"2026-11-29T12:00:00Z\">29 November 2026, 12:00 UTC</time>"
+            ),
+            "{html}"
+        );
+        assert!(!html.contains("aria-invalid=\"true\""), "{html}");
+        assert!(!html.contains("role=\"alert\""), "{html}");
+    }
+
+    #[test]
+    fn a_rejected_form_comes_back_with_what_was_typed_and_what_to_fix() {
+        let sent = form(&[
+            ("token", "tok"),
+            ("company_name", "Globex GmbH"),
+            ("city", ""),
+            ("country", "Germany"),
+            ("billing_phone", "0301234"),
+        ]);
+        let errors = [
+            FieldError::new(
+                "/organization/company/address/country",
+                "must be an ISO code",
+            ),
+            FieldError::new("/organization/billing/phone", "must be an E.164 number"),
+            FieldError::new("/organization/contact/email", "is odd"),
+        ];
+        let html = registration(
+            &preview(),
+            "tok",
+            Filled::Rejected {
+                form: &sent,
+                errors: &errors,
+            },
+        );
+        assert!(
+            html.contains("<title>Error: Partner &amp; Co invites you</title>"),
+            "{html}"
+        );
+        assert!(html.contains("<h2>Please correct 3 fields</h2>"), "{html}");
+        assert!(
+            html.contains("<li><a href=\"#country\">Country: must be an ISO code</a></li>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<li>/organization/contact/email: is odd</li>"),
+            "an error without a field is still listed: {html}"
+        );
+        assert!(
+            html.contains("<p class=\"field-error\" id=\"country-error\">Must be an ISO code.</p>\
+                           <input id=\"country\" name=\"country\" value=\"Germany\" autocomplete=\"country\" \
+                           aria-invalid=\"true\" aria-describedby=\"country-error\" autofocus>"),
+            "the first invalid field: its message, its value, focused: {html}"
+        );
+        assert!(
+            html.contains("value=\"0301234\" autocomplete=\"tel\" aria-invalid=\"true\" aria-describedby=\"billing_phone-error\">"),
+            "only the first invalid field is focused: {html}"
+        );
+        assert!(
+            html.contains("<input id=\"city\" name=\"city\" value=\"\""),
+            "what was typed, not the invited value: {html}"
+        );
+        assert_eq!(html.matches("autofocus").count(), 1, "{html}");
+    }
+
+    #[test]
+    fn fields_match_their_pointers_exactly() {
+        let country = &FIELDS[5];
+        assert!(country.is_at("/organization/company/address/country"));
+        assert!(!country.is_at("/organization/company/address/countryx"));
+        assert!(!country.is_at("/organization/company/address"));
+        assert!(!country.is_at("/customer/company/address/country"));
+    }
+
+    #[test]
+    fn problem_pages_say_what_to_do() {
+        let page = |kind, detail: &str| problem(&Problem::new(kind, detail));
+        let decided = page(
+            ProblemKind::InvalidState,
+            "this connection request has already been decided",
+        );
+        assert!(decided.contains("<h1>No longer possible</h1>"), "{decided}");
+        assert!(
+            decided.contains("<p>This connection request has already been decided.</p>"),
+            "{decided}"
+        );
+        assert!(decided.contains("nothing more to do"), "{decided}");
+        let expired = page(ProblemKind::Expired, "this link has expired");
+        assert!(expired.contains("<h1>Link expired</h1>"), "{expired}");
+        assert!(
+            expired.contains("ask the sender for a new link"),
+            "{expired}"
+        );
+        let failed = page(ProblemKind::BadGateway, "the store failed");
+        assert!(failed.contains("Nothing was changed"), "{failed}");
     }
 }

@@ -311,11 +311,6 @@ impl Browser {
         self.run(&format!("open {url}"), self.client().goto(url))
     }
 
-    /// Goes back in the session history, as the browser's Back button does.
-    pub fn back(&self) -> Result<()> {
-        self.run("back", self.client().back())
-    }
-
     /// The address of the page shown.
     pub fn current_url(&self) -> Result<String> {
         Ok(self

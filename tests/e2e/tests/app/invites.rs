@@ -83,6 +83,41 @@ fn invite_journey_end_to_end() {
         "ada@globex.example"
     );
 
+    // A form with an invalid field comes back as the page again (422), with
+    // what was typed and the field marked; nothing is stored.
+    let before = h.snapshot();
+    let rejected = h.request(
+        "POST",
+        "/api/invites/redeem",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("accept", "text/html"),
+        ],
+        format!(
+            "token={token}&company_name=Globex+AG&country=Germany&first_name=Ada&last_name=Lovelace"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(rejected.status, 422, "{}", rejected.body);
+    assert_eq!(
+        rejected.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    for expected in [
+        "<title>Error: Partner p1 invites you</title>",
+        "<a href=\"#country\">Country: must be",
+        "value=\"Germany\" autocomplete=\"country\" aria-invalid=\"true\" aria-describedby=\"country-error\" autofocus>",
+        "value=\"Globex AG\"",
+        "<form method=\"post\" action=\"/api/invites/redeem\">",
+    ] {
+        assert!(
+            rejected.body.contains(expected),
+            "the page again lacks {expected}: {}",
+            rejected.body
+        );
+    }
+    assert_eq!(h.snapshot(), before, "a rejected form writes nothing");
+
     // Redeem through the page's form.
     let form = format!(
         "token={token}&company_name=Globex+AG&city=Hamburg&first_name=Ada&last_name=Lovelace"
