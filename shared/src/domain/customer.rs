@@ -132,13 +132,14 @@ impl CustomerInput {
         let address = company.address.clone().unwrap_or_default();
         let p = |suffix: &str| format!("{base}{suffix}");
 
-        let country = report
-            .optional_text(
-                &p("/company/address/country"),
-                address.country.as_deref(),
-                2,
-            )
-            .map(|c| c.to_ascii_uppercase());
+        // One message for any wrong country ("Germany", "XX", "D E"): the
+        // code list covers length and characters too.
+        let country = address
+            .country
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_ascii_uppercase);
         if let Some(c) = &country
             && !is_country(c)
         {
@@ -253,6 +254,25 @@ mod tests {
             assert!(
                 pointers.contains(&expected),
                 "{expected} missing from {pointers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_country_is_one_error() {
+        for country in ["Germany", "XX", "D\u{7}", "d e"] {
+            let customer = input(serde_json::json!({"company": {"address": {"country": country}}}));
+            let mut report = Report::new();
+            customer.validate("", &mut report);
+            let errors = report.finish().expect_err("invalid");
+            let at_country: Vec<_> = errors
+                .iter()
+                .filter(|e| e.pointer == "/company/address/country")
+                .collect();
+            assert_eq!(at_country.len(), 1, "{country:?}: {at_country:?}");
+            assert!(
+                at_country[0].detail.contains("ISO 3166-1"),
+                "{at_country:?}"
             );
         }
     }

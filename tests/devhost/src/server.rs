@@ -64,6 +64,9 @@ pub struct Runtime {
     limits: Limits,
 }
 
+/// Set (to anything) to have the engine write a perf map; see README.
+pub const PERFMAP_VARIABLE: &str = "DEVHOST_PERFMAP";
+
 /// The process-wide engine: one instance pool for every app this process
 /// serves (tests start many), and compiled components can be shared.
 fn engine() -> Result<Engine> {
@@ -86,6 +89,11 @@ fn new_engine() -> Result<Engine> {
     pooling.total_tables(1000);
     pooling.max_memory_size(256 << 20);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    // For profiling with `perf`: /tmp/perf-<pid>.map names the compiled guest
+    // functions (components built unstripped show their Rust names).
+    if std::env::var_os(PERFMAP_VARIABLE).is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let engine = Engine::new(&config)?;
     // Epochs let a runaway guest yield, so the request timeout can fire.
     let ticker = engine.weak();
