@@ -7,7 +7,7 @@ use super::redeem::{LabelledCapability, link_problem};
 use super::{App, Page, PageRequest, parse_json, sequence_of};
 use crate::auth::Principal;
 use crate::capabilities::{ConnectionType, FirstContact};
-use crate::clock::{readable, rfc3339};
+use crate::clock::{Timestamp, readable};
 use crate::domain::connection::DEFAULT_REQUEST_TTL_DAYS;
 use crate::domain::{
     Action, Actor, AuditEvent, ConnectionRequest, EventType, Organization, PartnerProfile,
@@ -49,8 +49,8 @@ pub struct ApprovalPreview {
     pub capabilities: Vec<LabelledCapability>,
     /// Who the first contact would be.
     pub first_contact: FirstContact,
-    /// When the request expires (RFC 3339).
-    pub expires_at: String,
+    /// When the request expires (RFC 3339 in JSON).
+    pub expires_at: Timestamp,
 }
 
 /// Where a request lives, for the organization's side.
@@ -400,7 +400,7 @@ impl<S: KeyValue, T: Transport> App<S, T> {
                 })
                 .collect(),
             first_contact: record.connection.first_contact(),
-            expires_at: rfc3339(record.expires_at),
+            expires_at: Timestamp(record.expires_at),
         })
     }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{App, parse_json, sequence_of};
 use crate::auth::Principal;
 use crate::capabilities::{Capability, ConnectionType, FirstContact};
-use crate::clock::rfc3339;
+use crate::clock::Timestamp;
 use crate::domain::{
     Actor, CustomerDetails, CustomerInput, EventType, Invite, InviteState, Organization,
     PartnerProfile, Relationship, Via,
@@ -44,8 +44,8 @@ pub struct RedeemPreview {
     pub first_contact_name: String,
     /// The details the partner entered, to prefill the form.
     pub customer: CustomerDetails,
-    /// When the link expires (RFC 3339).
-    pub expires_at: String,
+    /// When the link expires (RFC 3339 in JSON).
+    pub expires_at: Timestamp,
 }
 
 /// `POST /api/invites/redeem` body.
@@ -182,7 +182,7 @@ impl<S: KeyValue, T: Transport> App<S, T> {
                 .collect(),
             first_contact,
             customer: invite.customer,
-            expires_at: rfc3339(invite.expires_at),
+            expires_at: Timestamp(invite.expires_at),
         })
     }
 

@@ -208,10 +208,7 @@ async fn rejected_form<S: KeyValue, T: Transport>(
     form: &[(String, String)],
     problem: &Problem,
 ) -> Outgoing {
-    let token = form
-        .iter()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.trim());
+    let token = page::submitted(form, "token");
     let Some(token) = token.filter(|_| problem.kind == ProblemKind::ValidationFailed) else {
         return Outgoing::problem_page(problem);
     };

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::clock::{parse_rfc3339, readable};
+use crate::clock::{Timestamp, readable, rfc3339};
 use crate::domain::customer::CustomerDetails;
 use crate::ops::{ApprovalPreview, RedeemPreview, Redeemed};
 use crate::problem::{FieldError, Problem, ProblemKind};
@@ -53,6 +53,8 @@ struct Field {
     hint: &'static str,
     /// Where it sits under `organization` in the redeem request.
     path: &'static [&'static str],
+    /// The value the partner entered in the invite.
+    invited: fn(&CustomerDetails) -> Option<&str>,
     required: bool,
     autocomplete: &'static str,
 }
@@ -62,6 +64,7 @@ impl Field {
         name: &'static str,
         label: &'static str,
         path: &'static [&'static str],
+        invited: fn(&CustomerDetails) -> Option<&str>,
         autocomplete: &'static str,
     ) -> Field {
         Field {
@@ -69,6 +72,7 @@ impl Field {
             label,
             hint: "",
             path,
+            invited,
             required: false,
             autocomplete,
         }
@@ -96,24 +100,6 @@ impl Field {
             })
             .is_some_and(str::is_empty)
     }
-
-    /// The value the partner entered in the invite.
-    fn invited<'a>(&self, c: &'a CustomerDetails) -> Option<&'a str> {
-        let a = &c.company.address;
-        match self.name {
-            "company_name" => Some(&c.company.name),
-            "street" => a.street.as_deref(),
-            "house_number" => a.house_number.as_deref(),
-            "postcode" => a.postcode.as_deref(),
-            "city" => a.city.as_deref(),
-            "country" => a.country.as_deref(),
-            "vat_id" => c.company.vat_id.as_deref(),
-            "first_name" => Some(&c.contact.first_name),
-            "last_name" => Some(&c.contact.last_name),
-            "billing_phone" => c.billing.phone.as_deref(),
-            _ => None,
-        }
-    }
 }
 
 /// The form's fields in page order: the company (7), its admin (2), billing (1).
@@ -122,6 +108,7 @@ const FIELDS: [Field; 10] = [
         "company_name",
         "Company name",
         &["company", "name"],
+        |c| Some(&c.company.name),
         "organization",
     )
     .required(),
@@ -129,38 +116,50 @@ const FIELDS: [Field; 10] = [
         "street",
         "Street",
         &["company", "address", "street"],
+        |c| c.company.address.street.as_deref(),
         "address-line1",
     ),
     Field::new(
         "house_number",
         "House number",
         &["company", "address", "house_number"],
+        |c| c.company.address.house_number.as_deref(),
         "address-line2",
     ),
     Field::new(
         "postcode",
         "Postcode",
         &["company", "address", "postcode"],
+        |c| c.company.address.postcode.as_deref(),
         "postal-code",
     ),
     Field::new(
         "city",
         "City",
         &["company", "address", "city"],
+        |c| c.company.address.city.as_deref(),
         "address-level2",
     ),
     Field::new(
         "country",
         "Country",
         &["company", "address", "country"],
+        |c| c.company.address.country.as_deref(),
         "country",
     )
     .hint(" (two letters, e.g. DE)"),
-    Field::new("vat_id", "VAT ID", &["company", "vat_id"], "off"),
+    Field::new(
+        "vat_id",
+        "VAT ID",
+        &["company", "vat_id"],
+        |c| c.company.vat_id.as_deref(),
+        "off",
+    ),
     Field::new(
         "first_name",
         "First name",
         &["contact", "first_name"],
+        |c| Some(&c.contact.first_name),
         "given-name",
     )
     .required(),
@@ -168,6 +167,7 @@ const FIELDS: [Field; 10] = [
         "last_name",
         "Last name",
         &["contact", "last_name"],
+        |c| Some(&c.contact.last_name),
         "family-name",
     )
     .required(),
@@ -175,6 +175,7 @@ const FIELDS: [Field; 10] = [
         "billing_phone",
         "Billing phone",
         &["billing", "phone"],
+        |c| c.billing.phone.as_deref(),
         "tel",
     )
     .hint(" (e.g. +4930123456)"),
@@ -197,7 +198,7 @@ pub enum Filled<'a> {
 impl Filled<'_> {
     fn value<'v>(&'v self, field: &Field, invited: &'v CustomerDetails) -> Option<&'v str> {
         match self {
-            Filled::Invited => field.invited(invited),
+            Filled::Invited => (field.invited)(invited),
             Filled::Rejected { form, .. } => submitted(form, field.name),
         }
     }
@@ -213,8 +214,8 @@ impl Filled<'_> {
     }
 }
 
-/// A submitted value, trimmed.
-fn submitted<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
+/// A submitted form value, trimmed.
+pub(super) fn submitted<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
 }
 
@@ -231,13 +232,12 @@ fn sentence(text: &str) -> String {
     out
 }
 
-/// An RFC 3339 instant as people read it, in a `<time>` element.
-fn time(rfc3339: &str) -> String {
-    let shown = parse_rfc3339(rfc3339).map_or_else(|| rfc3339.to_string(), readable);
+/// An instant as people read it, machine-readable in a `<time>` element.
+fn time(at: Timestamp) -> String {
     format!(
         "<time datetime=\"{}\">{}</time>",
-        escape(rfc3339),
-        escape(&shown)
+        rfc3339(at.0),
+        readable(at.0)
     )
 }
 
@@ -335,7 +335,7 @@ pub fn registration(p: &RedeemPreview, token: &str, filled: Filled<'_>) -> Strin
         "<p>Your first contact for support will be <strong>{}</strong>. Pricing is set by your contract.</p>\
          <p class=\"muted\">This invitation expires on {}.</p>",
         escape(&p.first_contact_name),
-        time(&p.expires_at),
+        time(p.expires_at),
     );
     let _ = write!(
         m,
@@ -444,7 +444,7 @@ pub fn approval(p: &ApprovalPreview, token: &str) -> String {
     let _ = write!(
         m,
         "<p>Your organization's settings stay as they are. The request expires on {}.</p>",
-        time(&p.expires_at)
+        time(p.expires_at)
     );
     let id = escape(&p.request_id);
     let token = escape(token);
@@ -550,7 +550,7 @@ mod tests {
             first_contact: FirstContact::Partner,
             first_contact_name: "Partner & Co".into(),
             customer,
-            expires_at: "2026-11-29T12:00:00Z".into(),
+            expires_at: Timestamp(1_795_953_600),
         }
     }
 
