@@ -552,3 +552,23 @@ fn relay_failures_are_recorded_not_lost() {
         assert_eq!(outbox.items.len(), 1, "kept for the operator");
     });
 }
+
+#[test]
+fn a_corrupt_stored_invite_is_a_storage_failure_not_an_unknown_link() {
+    use partner_invites::store::{KeyValue, keys};
+    let w = World::new();
+    let app = w.app();
+    block_on(async {
+        let view = app
+            .create_invite(&partner("p1"), &invite_body("a@b.example"), None)
+            .await
+            .expect("created");
+        let token = view.token.expect("token");
+        w.store
+            .set(&keys::invite("p1", 1), b"{not json")
+            .await
+            .expect("set");
+        let problem = app.preview_invite(&token).await.expect_err("corrupt");
+        assert_eq!(problem.kind, ProblemKind::Internal, "{problem:?}");
+    });
+}

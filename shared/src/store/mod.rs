@@ -81,7 +81,8 @@ pub trait KeyValue {
 /// How often [`update`] retries before giving up with [`StoreError::Contended`].
 pub const MAX_CAS_ATTEMPTS: usize = 64;
 
-fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+/// Decodes a stored JSON record; a failure names the key.
+pub(crate) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         key: key.to_string(),
         why: e.to_string(),
