@@ -105,6 +105,20 @@ impl Civil {
             second_of_day: unix % 86_400,
         }
     }
+
+    /// RFC 3339 through `core::fmt`, for years of any width.
+    fn rfc3339_with_fmt(self) -> String {
+        let s = self.second_of_day;
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year,
+            self.month,
+            self.day,
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        )
+    }
 }
 
 /// Formats Unix seconds as RFC 3339 UTC (`2026-11-22T12:00:00Z`).
@@ -116,15 +130,7 @@ pub fn rfc3339(unix: u64) -> String {
     let c = Civil::from_unix(unix);
     let s = c.second_of_day;
     let Ok(year @ 0..=9999) = u64::try_from(c.year) else {
-        return format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            c.year,
-            c.month,
-            c.day,
-            s / 3600,
-            s / 60 % 60,
-            s % 60
-        );
+        return c.rfc3339_with_fmt();
     };
     let mut out = String::with_capacity(20);
     let fields = [
@@ -177,19 +183,7 @@ mod tests {
 
     #[test]
     fn digit_by_digit_matches_core_fmt() {
-        let reference = |unix: u64| {
-            let c = Civil::from_unix(unix);
-            let s = c.second_of_day;
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                c.year,
-                c.month,
-                c.day,
-                s / 3600,
-                s / 60 % 60,
-                s % 60
-            )
-        };
+        let reference = |unix: u64| Civil::from_unix(unix).rfc3339_with_fmt();
         // Every day from 1970 to past 9999, at a time that moves through the day.
         let last = 253_402_300_799 + 86_400 * 400;
         for unix in (0..last).step_by(86_400 * 7 + 3_601) {

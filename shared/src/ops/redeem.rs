@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{self, KeyValue, StoreError, keys};
+use crate::store::{self, KeyValue, keys};
 use crate::token::{Claims, Purpose, TokenError};
 use crate::validation::{Report, is_id, same_email};
 
@@ -140,19 +140,23 @@ impl<S: KeyValue, T: Transport> App<S, T> {
         let n = sequence_of(&claims.record_id, "inv").ok_or_else(not_found)?;
         let key = keys::invite(&partner, n);
         // Both records in one round trip, each decoded straight into its type.
-        let [invite, profile] = <[Option<Vec<u8>>; 2]>::try_from(
-            self.store
-                .get_many(&[key.clone(), keys::profile(&partner)])
-                .await?,
-        )
-        .map_err(|_| StoreError::Backend("get-many answered the wrong number of values".into()))?;
-        let invite: Invite = invite
+        let profile_key = keys::profile(&partner);
+        let mut found = self
+            .store
+            .get_many(&[key.clone(), profile_key.clone()])
+            .await?
+            .into_iter();
+        let invite: Invite = found
+            .next()
+            .flatten()
             .map(|bytes| store::decode(&key, &bytes))
             .transpose()?
             .filter(|i: &Invite| i.id == claims.record_id)
             .ok_or_else(not_found)?;
-        let profile = profile
-            .map(|bytes| store::decode(&keys::profile(&partner), &bytes))
+        let profile = found
+            .next()
+            .flatten()
+            .map(|bytes| store::decode(&profile_key, &bytes))
             .transpose()?
             .unwrap_or_else(|| PartnerProfile::fallback(&partner));
         Ok((key, invite, claims, profile))
