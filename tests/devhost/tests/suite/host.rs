@@ -7,6 +7,7 @@ use crate::common::{
     FIXTURE_VARIABLES, Fixture, MANIFEST, agent, atomics_hold, backend_conformance, call,
     fixture_conformance, json,
 };
+use devhost::kv::{Backend, SqliteBackend};
 use devhost::server::Limits;
 use devhost::testing::{HostProcess, OutboundSink, TestApp, build_components};
 
@@ -48,6 +49,32 @@ fn memory_and_sqlite_backends_conform() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = devhost::kv::SqliteBackend::open(&dir.path().join("kv.db")).expect("opens");
     backend_conformance(&sqlite, "sqlite");
+}
+
+#[test]
+fn sqlite_checkpoints_the_wal_off_the_request_path() {
+    // Requests never checkpoint (wal_autocheckpoint = 0); a background
+    // connection copies the WAL into the database file instead.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("kv.db");
+    let sqlite = SqliteBackend::open(&db).expect("opens");
+    let value = vec![7u8; 4096];
+    for i in 0..500 {
+        sqlite
+            .set("default", &format!("k{i}"), &value)
+            .expect("set");
+    }
+    let file_size = || std::fs::metadata(&db).map_or(0, |m| m.len());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while file_size() < 2_000_000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        file_size() >= 2_000_000,
+        "the 2 MB written reached the database file: {} bytes",
+        file_size()
+    );
+    assert_eq!(sqlite.get("default", "k499").expect("get"), Some(value));
 }
 
 #[test]
