@@ -146,18 +146,10 @@ impl<S: KeyValue, T: Transport> App<S, T> {
             .get_many(&[key.clone(), profile_key.clone()])
             .await?
             .into_iter();
-        let invite: Invite = found
-            .next()
-            .flatten()
-            .map(|bytes| store::decode(&key, &bytes))
-            .transpose()?
+        let invite: Invite = store::decode_found(&key, found.next().flatten())?
             .filter(|i: &Invite| i.id == claims.record_id)
             .ok_or_else(not_found)?;
-        let profile = found
-            .next()
-            .flatten()
-            .map(|bytes| store::decode(&profile_key, &bytes))
-            .transpose()?
+        let profile = store::decode_found(&profile_key, found.next().flatten())?
             .unwrap_or_else(|| PartnerProfile::fallback(&partner));
         Ok((key, invite, claims, profile))
     }

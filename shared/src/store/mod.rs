@@ -81,12 +81,20 @@ pub trait KeyValue {
 /// How often [`update`] retries before giving up with [`StoreError::Contended`].
 pub const MAX_CAS_ATTEMPTS: usize = 64;
 
-/// Decodes a stored JSON record; a failure names the key.
-pub(crate) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        why: e.to_string(),
-    })
+/// Decodes what a read found at `key`; absent stays `None`, and a record that
+/// does not decode is [`StoreError::Corrupt`], naming the key.
+pub(crate) fn decode_found<T: DeserializeOwned>(
+    key: &str,
+    found: Option<Vec<u8>>,
+) -> Result<Option<T>, StoreError> {
+    found
+        .map(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                key: key.to_string(),
+                why: e.to_string(),
+            })
+        })
+        .transpose()
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -98,10 +106,7 @@ pub async fn get_json<T: DeserializeOwned>(
     store: &impl KeyValue,
     key: &str,
 ) -> Result<Option<T>, StoreError> {
-    match store.get(key).await? {
-        Some(bytes) => decode(key, &bytes).map(Some),
-        None => Ok(None),
-    }
+    decode_found(key, store.get(key).await?)
 }
 
 /// Reads JSON records in one round trip; absent keys are skipped.
@@ -112,7 +117,7 @@ pub async fn get_many_json<T: DeserializeOwned>(
     let values = store.get_many(keys).await?;
     keys.iter()
         .zip(values)
-        .filter_map(|(key, value)| value.map(|bytes| decode(key, &bytes)))
+        .filter_map(|(key, value)| decode_found(key, value).transpose())
         .collect()
 }
 
@@ -172,7 +177,7 @@ where
 {
     for _ in 0..MAX_CAS_ATTEMPTS {
         let (cas, current) = store.cas_begin(key).await?;
-        let current = current.map(|bytes| decode(key, &bytes)).transpose()?;
+        let current = decode_found(key, current)?;
         let (next, result) = change(current)?;
         if store.cas_swap(cas, &encode(&next)?).await? {
             return Ok((next, result));

@@ -75,24 +75,24 @@ fn connect(path: &Path) -> anyhow::Result<Connection> {
 /// or writer, so requests go on while it copies.
 fn spawn_checkpointer(connection: Connection) -> anyhow::Result<mpsc::Sender<()>> {
     let (stop, stopped) = mpsc::channel::<()>();
-    let checkpoint = move || connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     std::thread::Builder::new()
         .name("devhost-sqlite-checkpoint".into())
         .spawn(move || {
             let mut reported = false;
             loop {
-                let last = !matches!(
+                let stopping = !matches!(
                     stopped.recv_timeout(CHECKPOINT_INTERVAL),
                     Err(RecvTimeoutError::Timeout)
                 );
                 // A failed round leaves the frames in the WAL, where readers
                 // still find them; the next round tries again.
-                if let Err(e) = checkpoint()
+                if let Err(e) =
+                    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                     && !std::mem::replace(&mut reported, true)
                 {
                     eprintln!("devhost: SQLite checkpoint failed (will retry): {e}");
                 }
-                if last {
+                if stopping {
                     break;
                 }
             }
