@@ -1,5 +1,6 @@
 //! Time, injected so that expiry can be tested without waiting.
 
+#[cfg(any(test, feature = "testing"))]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Serialize, Serializer};
@@ -23,10 +24,12 @@ impl Clock for SystemClock {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// A clock that only moves when told to.
 #[derive(Debug, Default)]
 pub struct ManualClock(AtomicU64);
 
+#[cfg(any(test, feature = "testing"))]
 impl ManualClock {
     /// A clock standing at `now`.
     pub fn at(now: u64) -> ManualClock {
@@ -39,6 +42,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Clock for ManualClock {
     fn now(&self) -> u64 {
         self.0.load(Ordering::SeqCst)

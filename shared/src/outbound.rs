@@ -1,5 +1,6 @@
 //! Outbound HTTP, behind a trait so operations can be tested natively.
 
+#[cfg(any(test, feature = "testing"))]
 use std::sync::Mutex;
 
 /// Sends a POST and reports the status, or why there was none.
@@ -10,6 +11,7 @@ pub trait Transport {
     -> Result<u16, String>;
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// A recorded request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
@@ -21,6 +23,7 @@ pub struct Sent {
     pub body: Vec<u8>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// A transport that records requests and answers with a set status, for tests.
 #[derive(Debug)]
 pub struct RecordingTransport {
@@ -28,6 +31,7 @@ pub struct RecordingTransport {
     answer: Mutex<Result<u16, String>>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Default for RecordingTransport {
     fn default() -> Self {
         RecordingTransport {
@@ -37,6 +41,7 @@ impl Default for RecordingTransport {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl RecordingTransport {
     /// Everything sent so far.
     pub fn sent(&self) -> Vec<Sent> {
@@ -51,6 +56,7 @@ impl RecordingTransport {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Transport for RecordingTransport {
     async fn post(
         &self,

@@ -1,5 +1,6 @@
 //! Randomness for ids and secrets, injected so tests are repeatable.
 
+#[cfg(any(test, feature = "testing"))]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A source of random bytes.
@@ -28,10 +29,12 @@ impl Entropy for OsEntropy {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// Deterministic bytes for tests: a counter run through SplitMix64.
 #[derive(Debug, Default)]
 pub struct CountingEntropy(AtomicU64);
 
+#[cfg(any(test, feature = "testing"))]
 impl Entropy for CountingEntropy {
     fn fill(&self, buf: &mut [u8]) {
         for chunk in buf.chunks_mut(8) {

@@ -7,8 +7,8 @@ use crate::clock::rfc3339;
 use crate::domain::connection::request_status_name;
 use crate::domain::invite::status_name;
 use crate::domain::{
-    AuditEvent, ConnectionRequest, CustomerDetails, Email, EmailStatus, Invite, InviteState,
-    Relationship, Via, WebhookDelivery,
+    Action, Actor, AuditEvent, ConnectionRequest, CustomerDetails, DeliveryAttempt, Email,
+    EmailStatus, EventType, Invite, InviteState, Relationship, Via, WebhookDelivery,
 };
 
 /// A page of a list, newest first.
@@ -24,8 +24,9 @@ pub struct Page<T> {
 /// A history line with a readable time.
 #[derive(Debug, Serialize)]
 pub struct HistoryView {
-    #[serde(flatten)]
-    event: AuditEvent,
+    action: Action,
+    by: Actor,
+    at: u64,
     at_time: String,
 }
 
@@ -33,7 +34,9 @@ fn history(events: &[AuditEvent]) -> Vec<HistoryView> {
     events
         .iter()
         .map(|e| HistoryView {
-            event: e.clone(),
+            action: e.action,
+            by: e.by.clone(),
+            at: e.at,
             at_time: rfc3339(e.at),
         })
         .collect()
@@ -88,7 +91,7 @@ impl InviteView {
         let status = invite.status(now);
         let (link, token) = link.map_or((None, None), |(l, t)| (Some(l), Some(t)));
         InviteView {
-            id: invite.id.clone(),
+            id: invite.id.to_string(),
             status: status_name(status),
             connection: invite.connection,
             capabilities: invite.connection.capabilities(),
@@ -104,7 +107,7 @@ impl InviteView {
             organization_id: match &invite.state {
                 InviteState::Accepted {
                     organization_id, ..
-                } => Some(organization_id.clone()),
+                } => Some(organization_id.to_string()),
                 _ => None,
             },
             email: invite.last_email.as_ref().map(EmailView::new),
@@ -138,14 +141,14 @@ impl CustomerView {
     /// Renders a relationship from the partner's side.
     pub fn new(r: &Relationship) -> CustomerView {
         CustomerView {
-            organization_id: r.organization_id.clone(),
+            organization_id: r.organization_id.to_string(),
             name: r.organization_name.clone(),
             connection: r.connection,
             capabilities: r.connection.capabilities(),
             first_contact: r.connection.first_contact(),
             since: rfc3339(r.since),
             via: r.via.clone(),
-            relationship_id: r.id.clone(),
+            relationship_id: r.id.to_string(),
         }
     }
 }
@@ -208,9 +211,9 @@ impl RequestView {
     /// Renders a request at `now`.
     pub fn new(r: &ConnectionRequest, now: u64) -> RequestView {
         RequestView {
-            id: r.id.clone(),
+            id: r.id.to_string(),
             status: request_status_name(r.status(now)),
-            organization_id: r.organization_id.clone(),
+            organization_id: r.organization_id.to_string(),
             connection: r.connection,
             capabilities: r.connection.capabilities(),
             first_contact: r.connection.first_contact(),
@@ -253,8 +256,12 @@ impl EmailView {
 /// A webhook delivery and its attempts.
 #[derive(Debug, Serialize)]
 pub struct DeliveryView {
-    #[serde(flatten)]
-    delivery: WebhookDelivery,
+    id: String,
+    partner_id: String,
+    event: EventType,
+    url: String,
+    payload: String,
+    attempts: Vec<DeliveryAttempt>,
     delivered: bool,
 }
 
@@ -262,8 +269,45 @@ impl DeliveryView {
     /// Renders a delivery.
     pub fn new(d: &WebhookDelivery) -> DeliveryView {
         DeliveryView {
+            id: d.id.clone(),
+            partner_id: d.partner_id.clone(),
+            event: d.event,
+            url: d.url.clone(),
+            payload: d.payload.clone(),
+            attempts: d.attempts.clone(),
             delivered: d.delivered(),
-            delivery: d.clone(),
+        }
+    }
+}
+
+/// An email as the operator's outbox lists it, body included.
+#[derive(Debug, Serialize)]
+pub struct OutboxEmailView {
+    /// Id.
+    pub id: String,
+    /// Recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// When it was produced (Unix seconds).
+    pub created_at: u64,
+    /// What became of it.
+    #[serde(flatten)]
+    pub status: EmailStatus,
+}
+
+impl OutboxEmailView {
+    /// Renders an email.
+    pub fn new(e: &Email) -> OutboxEmailView {
+        OutboxEmailView {
+            id: e.id.clone(),
+            to: e.to.clone(),
+            subject: e.subject.clone(),
+            text: e.text.clone(),
+            created_at: e.created_at,
+            status: e.status.clone(),
         }
     }
 }

@@ -6,11 +6,11 @@
 use libfuzzer_sys::fuzz_target;
 use partner_invites::auth::Principal;
 use partner_invites::clock::ManualClock;
-use partner_invites::ops::{App, Config};
+use partner_invites::ops::{App, Config, parse_json};
 use partner_invites::outbound::RecordingTransport;
 use partner_invites::problem::ProblemKind;
 use partner_invites::random::CountingEntropy;
-use partner_invites::store::MemoryStore;
+use partner_invites::store::testing::MemoryStore;
 use partner_invites::token::KeyRing;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         },
     };
     let partner = Principal::Partner { partner_id: "p1".into(), user: None };
-    match futures::executor::block_on(app.create_invite(&partner, data, None)) {
+    // As the endpoint does: the body parsed into the typed input, then the operation.
+    let created = parse_json(data)
+        .and_then(|input| futures::executor::block_on(app.invites().create(&partner, input, None)));
+    match created {
         Ok(view) => assert_eq!(view.status, "pending"),
         Err(problem) => {
             assert!(

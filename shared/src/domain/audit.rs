@@ -60,6 +60,21 @@ pub enum Action {
     Withdrawn,
 }
 
+impl Action {
+    /// The action as a past participle: "resent", "revoked".
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Resent => "resent",
+            Action::Revoked => "revoked",
+            Action::Accepted => "accepted",
+            Action::Approved => "approved",
+            Action::Declined => "declined",
+            Action::Withdrawn => "withdrawn",
+        }
+    }
+}
+
 /// One line of a record's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -69,4 +84,32 @@ pub struct AuditEvent {
     pub by: Actor,
     /// When (Unix seconds).
     pub at: u64,
+    /// Unique per transition: outbox items name the event they report, so
+    /// whether that event was committed can be read off the history.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+}
+
+/// Who makes a transition, when, and its event id: what every state change
+/// records in its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// Who.
+    pub by: Actor,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// The event id.
+    pub id: String,
+}
+
+impl Stamp {
+    /// The history line for `action`.
+    pub fn event(&self, action: Action) -> AuditEvent {
+        AuditEvent {
+            action,
+            by: self.by.clone(),
+            at: self.at,
+            id: self.id.clone(),
+        }
+    }
 }

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Action, Actor, AuditEvent};
+use super::audit::{Action, AuditEvent, Stamp};
+use super::ids::{OrganizationId, RelationshipId, RequestId};
+use super::intent::Intent;
 use crate::capabilities::ConnectionType;
 use crate::problem::{Problem, ProblemKind};
 
@@ -29,28 +31,33 @@ pub enum RequestStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RequestState {
+    /// Written, but not yet entered in the organization's ledger, which
+    /// decides whether it may be open: shown nowhere.
+    Proposed,
     /// Waiting.
     Pending,
     /// Approved.
     Approved {
         /// The relationship created.
-        relationship_id: String,
+        relationship_id: RelationshipId,
     },
     /// Declined.
     Declined,
     /// Withdrawn.
     Withdrawn,
+    /// Never opened: another request for the pair was open. Shown nowhere.
+    Refused,
 }
 
 /// A connection request record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionRequest {
     /// `con_<seq>_<random>`.
-    pub id: String,
+    pub id: RequestId,
     /// The asking partner.
     pub partner_id: String,
     /// The organization asked.
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     /// The connection that approval would create.
     pub connection: ConnectionType,
     /// When the request expires.
@@ -60,17 +67,27 @@ pub struct ConnectionRequest {
     pub state: RequestState,
     /// Every change, oldest first.
     pub history: Vec<AuditEvent>,
+    /// What must still follow the last committed change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<Intent>,
 }
 
 impl ConnectionRequest {
-    /// The status at `now`.
+    /// Whether the request was ever opened (lists and links show no other).
+    pub fn opened(&self) -> bool {
+        !matches!(self.state, RequestState::Proposed | RequestState::Refused)
+    }
+
+    /// The status at `now` (of an opened request).
     pub fn status(&self, now: u64) -> RequestStatus {
         match self.state {
-            RequestState::Pending if now >= self.expires_at => RequestStatus::Expired,
-            RequestState::Pending => RequestStatus::Pending,
+            RequestState::Pending | RequestState::Proposed if now >= self.expires_at => {
+                RequestStatus::Expired
+            }
+            RequestState::Pending | RequestState::Proposed => RequestStatus::Pending,
             RequestState::Approved { .. } => RequestStatus::Approved,
             RequestState::Declined => RequestStatus::Declined,
-            RequestState::Withdrawn => RequestStatus::Withdrawn,
+            RequestState::Withdrawn | RequestState::Refused => RequestStatus::Withdrawn,
         }
     }
 
@@ -103,16 +120,11 @@ impl ConnectionRequest {
         &mut self,
         state: RequestState,
         action: Action,
-        by: Actor,
-        now: u64,
+        stamp: &Stamp,
     ) -> Result<(), Problem> {
-        self.check_open(now)?;
+        self.check_open(stamp.at)?;
         self.state = state;
-        self.history.push(AuditEvent {
-            action,
-            by,
-            at: now,
-        });
+        self.history.push(stamp.event(action));
         Ok(())
     }
 }

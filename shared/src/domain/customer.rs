@@ -225,6 +225,205 @@ impl CustomerInput {
     }
 }
 
+/// One member of a JSON merge patch (RFC 7396): absent leaves the value as
+/// it is, `null` removes it, anything else sets it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    /// Absent: unchanged.
+    #[default]
+    Keep,
+    /// `null`: removed.
+    Remove,
+    /// A value: set (merged, for an object).
+    Set(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Patch<T>, D::Error> {
+        Option::<T>::deserialize(d).map(|v| v.map_or(Patch::Remove, Patch::Set))
+    }
+}
+
+impl Patch<String> {
+    fn apply(self, field: &mut Option<String>) {
+        match self {
+            Patch::Keep => {}
+            Patch::Remove => *field = None,
+            Patch::Set(v) => *field = Some(v),
+        }
+    }
+}
+
+/// Applies an object patch to an optional object.
+fn merge<T: Default, P>(field: &mut Option<T>, patch: Patch<P>, apply: impl FnOnce(&mut T, P)) {
+    match patch {
+        Patch::Keep => {}
+        Patch::Remove => *field = None,
+        Patch::Set(p) => apply(field.get_or_insert_with(T::default), p),
+    }
+}
+
+/// Corrections to an [`Address`], as a merge patch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct AddressPatch {
+    #[serde(default)]
+    pub street: Patch<String>,
+    #[serde(default)]
+    pub house_number: Patch<String>,
+    #[serde(default)]
+    pub postcode: Patch<String>,
+    #[serde(default)]
+    pub city: Patch<String>,
+    #[serde(default)]
+    pub country: Patch<String>,
+}
+
+/// Corrections to a [`Company`], as a merge patch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CompanyPatch {
+    #[serde(default)]
+    pub name: Patch<String>,
+    #[serde(default)]
+    pub address: Patch<AddressPatch>,
+    #[serde(default)]
+    pub vat_id: Patch<String>,
+}
+
+/// Corrections to a [`Contact`], as a merge patch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ContactPatch {
+    #[serde(default)]
+    pub first_name: Patch<String>,
+    #[serde(default)]
+    pub last_name: Patch<String>,
+    #[serde(default)]
+    pub email: Patch<String>,
+}
+
+/// Corrections to [`Billing`], as a merge patch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct BillingPatch {
+    #[serde(default)]
+    pub email: Patch<String>,
+    #[serde(default)]
+    pub phone: Patch<String>,
+}
+
+/// What a customer corrects or adds to the invited details when it
+/// registers: a JSON merge patch (RFC 7396) over them, parsed into types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CustomerPatch {
+    #[serde(default)]
+    pub company: Patch<CompanyPatch>,
+    #[serde(default)]
+    pub contact: Patch<ContactPatch>,
+    #[serde(default)]
+    pub billing: Patch<BillingPatch>,
+}
+
+impl CustomerPatch {
+    /// Sets the text member at `path` (`["company", "address", "city"]`);
+    /// `false` if there is no such member.
+    pub fn set(&mut self, path: &[&str], value: Patch<String>) -> bool {
+        fn object<T: Default>(p: &mut Patch<T>) -> &mut T {
+            if !matches!(p, Patch::Set(_)) {
+                *p = Patch::Set(T::default());
+            }
+            match p {
+                Patch::Set(t) => t,
+                _ => unreachable!("just set"),
+            }
+        }
+        let slot = match path {
+            ["company", "name"] => &mut object(&mut self.company).name,
+            ["company", "vat_id"] => &mut object(&mut self.company).vat_id,
+            ["company", "address", leaf] => {
+                let a = object(&mut object(&mut self.company).address);
+                match *leaf {
+                    "street" => &mut a.street,
+                    "house_number" => &mut a.house_number,
+                    "postcode" => &mut a.postcode,
+                    "city" => &mut a.city,
+                    "country" => &mut a.country,
+                    _ => return false,
+                }
+            }
+            ["contact", "first_name"] => &mut object(&mut self.contact).first_name,
+            ["contact", "last_name"] => &mut object(&mut self.contact).last_name,
+            ["contact", "email"] => &mut object(&mut self.contact).email,
+            ["billing", "email"] => &mut object(&mut self.billing).email,
+            ["billing", "phone"] => &mut object(&mut self.billing).phone,
+            _ => return false,
+        };
+        *slot = value;
+        true
+    }
+
+    /// The invited details with these corrections, ready to validate.
+    pub fn apply(self, invited: &CustomerDetails) -> CustomerInput {
+        let mut input = CustomerInput::from(invited);
+        merge(&mut input.company, self.company, |c, p| {
+            p.name.apply(&mut c.name);
+            p.vat_id.apply(&mut c.vat_id);
+            merge(&mut c.address, p.address, |a, p| {
+                p.street.apply(&mut a.street);
+                p.house_number.apply(&mut a.house_number);
+                p.postcode.apply(&mut a.postcode);
+                p.city.apply(&mut a.city);
+                p.country.apply(&mut a.country);
+            });
+        });
+        merge(&mut input.contact, self.contact, |c, p| {
+            p.first_name.apply(&mut c.first_name);
+            p.last_name.apply(&mut c.last_name);
+            p.email.apply(&mut c.email);
+        });
+        merge(&mut input.billing, self.billing, |b, p| {
+            p.email.apply(&mut b.email);
+            p.phone.apply(&mut b.phone);
+        });
+        input
+    }
+}
+
+impl From<&CustomerDetails> for CustomerInput {
+    fn from(d: &CustomerDetails) -> CustomerInput {
+        let a = &d.company.address;
+        CustomerInput {
+            company: Some(CompanyInput {
+                name: Some(d.company.name.clone()),
+                address: Some(AddressInput {
+                    street: a.street.clone(),
+                    house_number: a.house_number.clone(),
+                    postcode: a.postcode.clone(),
+                    city: a.city.clone(),
+                    country: a.country.clone(),
+                }),
+                vat_id: d.company.vat_id.clone(),
+            }),
+            contact: Some(ContactInput {
+                first_name: Some(d.contact.first_name.clone()),
+                last_name: Some(d.contact.last_name.clone()),
+                email: Some(d.contact.email.clone()),
+            }),
+            billing: Some(BillingInput {
+                email: d.billing.email.clone(),
+                phone: d.billing.phone.clone(),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +498,37 @@ mod tests {
         let r: Result<CustomerInput, _> =
             serde_json::from_value(serde_json::json!({"compnay": {}}));
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn a_merge_patch_corrects_adds_and_removes() {
+        let mut invited = CustomerDetails::default();
+        invited.company.name = "Acme".into();
+        invited.company.vat_id = Some("DE123456789".into());
+        invited.company.address.city = Some("Berlin".into());
+        invited.contact.email = "ada@acme.example".into();
+        let patch: CustomerPatch = serde_json::from_value(serde_json::json!({
+            "company": {"vat_id": null, "address": {"postcode": "10115"}},
+            "billing": {"phone": "+4930123456"}
+        }))
+        .expect("patch");
+        let input = patch.apply(&invited);
+        let company = input.company.expect("company");
+        assert_eq!(company.name.as_deref(), Some("Acme"), "absent: kept");
+        assert_eq!(company.vat_id, None, "null: removed");
+        let address = company.address.expect("address");
+        assert_eq!(address.city.as_deref(), Some("Berlin"));
+        assert_eq!(address.postcode.as_deref(), Some("10115"), "set");
+        assert_eq!(
+            input.billing.expect("billing").phone.as_deref(),
+            Some("+4930123456")
+        );
+        let mut by_path = CustomerPatch::default();
+        assert!(by_path.set(&["company", "address", "city"], Patch::Set("Köln".into())));
+        assert!(!by_path.set(&["company", "nope"], Patch::Remove));
+        assert!(
+            serde_json::from_value::<CustomerPatch>(serde_json::json!({"company": "x"})).is_err(),
+            "an object member must be an object"
+        );
     }
 }

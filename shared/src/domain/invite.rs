@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Action, Actor, AuditEvent};
+use super::audit::{Action, AuditEvent, Stamp};
 use super::customer::CustomerDetails;
+use super::ids::{InviteId, OrganizationId, RelationshipId};
+use super::intent::Intent;
 use super::notification::Email;
 use crate::capabilities::ConnectionType;
 use crate::problem::{Problem, ProblemKind};
@@ -49,9 +51,9 @@ pub enum InviteState {
     /// Redeemed.
     Accepted {
         /// The organization that was created or linked.
-        organization_id: String,
+        organization_id: OrganizationId,
         /// The relationship that was created.
-        relationship_id: String,
+        relationship_id: RelationshipId,
         /// Whether the organization already existed.
         existing_organization: bool,
     },
@@ -63,7 +65,7 @@ pub enum InviteState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
     /// `inv_<seq>_<random>`; the sequence places it in the partner's list.
-    pub id: String,
+    pub id: InviteId,
     /// The inviting partner.
     pub partner_id: String,
     /// How the customer will be connected.
@@ -94,6 +96,9 @@ pub struct Invite {
     /// The last invite email and what became of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_email: Option<Email>,
+    /// What must still follow the last committed change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<Intent>,
 }
 
 impl Invite {
@@ -112,50 +117,52 @@ impl Invite {
         self.history.first().map_or(self.issued_at, |e| e.at)
     }
 
-    /// Issues a fresh link: pending or expired invites only.
-    pub fn resend(&mut self, by: Actor, now: u64) -> Result<(), Problem> {
-        match self.status(now) {
-            InviteStatus::Pending | InviteStatus::Expired => {
-                self.generation = self.generation.saturating_add(1);
-                self.issued_at = now;
-                self.expires_at = now.saturating_add(self.ttl_seconds);
-                self.history.push(AuditEvent {
-                    action: Action::Resent,
-                    by,
-                    at: now,
-                });
-                Ok(())
-            }
-            other => Err(Problem::new(
+    /// Moves the invite from one of the `from` statuses, recording `action`.
+    fn transition(
+        &mut self,
+        from: &[InviteStatus],
+        action: Action,
+        stamp: &Stamp,
+        apply: impl FnOnce(&mut Invite),
+    ) -> Result<(), Problem> {
+        let status = self.status(stamp.at);
+        if !from.contains(&status) {
+            let allowed: Vec<&str> = from.iter().map(|s| status_name(*s)).collect();
+            return Err(Problem::new(
                 ProblemKind::InvalidState,
                 format!(
-                    "only pending or expired invites can be resent; this one is {}",
-                    status_name(other)
+                    "only {} invites can be {}; this one is {}",
+                    allowed.join(" or "),
+                    action.past_tense(),
+                    status_name(status)
                 ),
-            )),
+            ));
         }
+        apply(self);
+        self.history.push(stamp.event(action));
+        Ok(())
+    }
+
+    /// Issues a fresh link: pending or expired invites only.
+    pub fn resend(&mut self, stamp: &Stamp) -> Result<(), Problem> {
+        let now = stamp.at;
+        self.transition(
+            &[InviteStatus::Pending, InviteStatus::Expired],
+            Action::Resent,
+            stamp,
+            |i| {
+                i.generation = i.generation.saturating_add(1);
+                i.issued_at = now;
+                i.expires_at = now.saturating_add(i.ttl_seconds);
+            },
+        )
     }
 
     /// Revokes a pending invite.
-    pub fn revoke(&mut self, by: Actor, now: u64) -> Result<(), Problem> {
-        match self.status(now) {
-            InviteStatus::Pending => {
-                self.state = InviteState::Revoked;
-                self.history.push(AuditEvent {
-                    action: Action::Revoked,
-                    by,
-                    at: now,
-                });
-                Ok(())
-            }
-            other => Err(Problem::new(
-                ProblemKind::InvalidState,
-                format!(
-                    "only pending invites can be revoked; this one is {}",
-                    status_name(other)
-                ),
-            )),
-        }
+    pub fn revoke(&mut self, stamp: &Stamp) -> Result<(), Problem> {
+        self.transition(&[InviteStatus::Pending], Action::Revoked, stamp, |i| {
+            i.state = InviteState::Revoked;
+        })
     }
 
     /// Checks that a link of `generation` may still be redeemed at `now`.
@@ -183,21 +190,16 @@ impl Invite {
         }
     }
 
-    /// Marks the invite accepted; the caller checked [`Invite::check_redeemable`].
+    /// Marks the invite accepted by a link of `generation`.
     pub fn accept(
         &mut self,
         generation: u32,
         outcome: InviteState,
-        by: Actor,
-        now: u64,
+        stamp: &Stamp,
     ) -> Result<(), Problem> {
-        self.check_redeemable(generation, now)?;
+        self.check_redeemable(generation, stamp.at)?;
         self.state = outcome;
-        self.history.push(AuditEvent {
-            action: Action::Accepted,
-            by,
-            at: now,
-        });
+        self.history.push(stamp.event(Action::Accepted));
         Ok(())
     }
 }
@@ -218,7 +220,7 @@ mod tests {
 
     fn invite() -> Invite {
         Invite {
-            id: "inv_1_ab".into(),
+            id: InviteId::parse("inv_1_0123456789abcdef").expect("id"),
             partner_id: "p1".into(),
             connection: ConnectionType::Msp,
             customer: CustomerDetails::default(),
@@ -232,13 +234,18 @@ mod tests {
             state: InviteState::Pending,
             history: vec![],
             last_email: None,
+            intent: None,
         }
     }
 
-    fn partner() -> Actor {
-        Actor::Partner {
-            partner_id: "p1".into(),
-            user: None,
+    fn partner(at: u64) -> Stamp {
+        Stamp {
+            by: crate::domain::Actor::Partner {
+                partner_id: "p1".into(),
+                user: None,
+            },
+            at,
+            id: format!("ev{at}"),
         }
     }
 
@@ -252,7 +259,7 @@ mod tests {
     #[test]
     fn resend_kills_older_generations_and_renews_expiry() {
         let mut i = invite();
-        i.resend(partner(), 2_000)
+        i.resend(&partner(2_000))
             .expect("expired invites can be resent");
         assert_eq!((i.generation, i.expires_at), (1, 2_100));
         assert_eq!(
@@ -265,13 +272,13 @@ mod tests {
     #[test]
     fn illegal_moves_are_refused() {
         let mut i = invite();
-        i.revoke(partner(), 1_001).expect("pending can be revoked");
+        i.revoke(&partner(1_001)).expect("pending can be revoked");
         assert_eq!(
-            i.revoke(partner(), 1_002).map_err(|p| p.kind),
+            i.revoke(&partner(1_002)).map_err(|p| p.kind),
             Err(ProblemKind::InvalidState)
         );
         assert_eq!(
-            i.resend(partner(), 1_002).map_err(|p| p.kind),
+            i.resend(&partner(1_002)).map_err(|p| p.kind),
             Err(ProblemKind::InvalidState)
         );
         assert_eq!(
@@ -281,7 +288,7 @@ mod tests {
 
         let mut expired = invite();
         assert_eq!(
-            expired.revoke(partner(), 5_000).map_err(|p| p.kind),
+            expired.revoke(&partner(5_000)).map_err(|p| p.kind),
             Err(ProblemKind::InvalidState)
         );
         assert_eq!(
@@ -293,18 +300,22 @@ mod tests {
     #[test]
     fn accepted_once() {
         let mut i = invite();
+        let random = crate::random::CountingEntropy::default();
         let outcome = InviteState::Accepted {
-            organization_id: "org_1".into(),
-            relationship_id: "rel_1".into(),
+            organization_id: OrganizationId::new(&random),
+            relationship_id: RelationshipId::new(&random),
             existing_organization: false,
         };
-        let by = Actor::InvitedContact {
-            email: "a@b.example".into(),
+        let by = |at| Stamp {
+            by: crate::domain::Actor::InvitedContact {
+                email: "a@b.example".into(),
+            },
+            at,
+            id: format!("ev{at}"),
         };
-        i.accept(0, outcome.clone(), by.clone(), 1_010)
-            .expect("first");
+        i.accept(0, outcome.clone(), &by(1_010)).expect("first");
         assert_eq!(
-            i.accept(0, outcome, by, 1_011).map_err(|p| p.kind),
+            i.accept(0, outcome, &by(1_011)).map_err(|p| p.kind),
             Err(ProblemKind::AlreadyAccepted)
         );
         assert_eq!(i.status(9_999), InviteStatus::Accepted);

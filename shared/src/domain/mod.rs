@@ -4,15 +4,43 @@
 pub mod audit;
 pub mod connection;
 pub mod customer;
+pub mod ids;
+pub mod intent;
 pub mod invite;
+pub mod ledger;
 pub mod notification;
 pub mod organization;
 pub mod partner;
 
-pub use audit::{Action, Actor, AuditEvent};
+pub use audit::{Action, Actor, AuditEvent, Stamp};
 pub use connection::{ConnectionRequest, RequestState, RequestStatus};
 pub use customer::{CustomerDetails, CustomerInput};
+pub use ids::{
+    DeliveryId, EmailId, InviteId, OrganizationId, PartnerId, RelationshipId, RequestId,
+};
+pub use intent::{Connect, Intent};
 pub use invite::{Invite, InviteState, InviteStatus};
-pub use notification::{DeliveryAttempt, Email, EmailStatus, EventType, WebhookDelivery};
+pub use ledger::{Ledger, LedgerEntry, OpenRequest};
+pub use notification::{DeliveryAttempt, Email, EmailStatus, EventType, Source, WebhookDelivery};
 pub use organization::{Organization, Relationship, Via};
 pub use partner::{PartnerProfile, WebhookEndpoint};
+
+use serde::{Deserialize, Serialize};
+
+/// What the request holding an `Idempotency-Key` created: written by the
+/// request that claimed the key, before the invite itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of the request body: a reused key with another body is refused.
+    pub fingerprint: String,
+    /// The invite it creates.
+    pub invite_id: InviteId,
+}
+
+/// Which partner owns a connection request, for the organization's side
+/// (approval by bearer knows the request id, not the partner).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Locator {
+    /// The partner.
+    pub partner_id: String,
+}

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum EmailStatus {
+    /// Written to the outbox with (or before) the change it reports, not yet
+    /// handed to the relay. Lists leave queued emails out: one whose change
+    /// never committed is never sent.
+    Queued,
     /// No relay is configured: kept here for the operator.
     Recorded,
     /// The relay accepted it.
@@ -37,6 +41,19 @@ pub struct Email {
     /// What became of it.
     #[serde(flatten)]
     pub status: EmailStatus,
+    /// The change it reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// The change an outbox item reports: the history event of a record. The
+/// item may be delivered once that event is in the record's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The record's key.
+    pub key: String,
+    /// The event's id ([`AuditEvent::id`](super::AuditEvent::id)).
+    pub event: String,
 }
 
 /// The events partners can subscribe to.
@@ -95,11 +112,20 @@ pub struct WebhookDelivery {
     pub url: String,
     /// The exact JSON body, so a retry sends the same bytes.
     pub payload: String,
-    /// Every attempt, oldest first.
+    /// Every attempt, oldest first; none yet while it is queued.
     pub attempts: Vec<DeliveryAttempt>,
+    /// The change it reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 impl WebhookDelivery {
+    /// Whether it was never attempted: written with (or before) its change,
+    /// and left out of lists until it is sent.
+    pub fn queued(&self) -> bool {
+        self.attempts.is_empty()
+    }
+
     /// Whether the last attempt succeeded.
     pub fn delivered(&self) -> bool {
         self.attempts.last().is_some_and(DeliveryAttempt::succeeded)

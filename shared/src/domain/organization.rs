@@ -3,13 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::customer::CustomerDetails;
+use super::ids::{InviteId, OrganizationId, RelationshipId, RequestId};
 use crate::capabilities::ConnectionType;
 
 /// A customer organization on the platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organization {
     /// `org_<random>`.
-    pub id: String,
+    pub id: OrganizationId,
     /// Company, contact and billing details given at registration.
     pub details: CustomerDetails,
     /// The first admin's login: the invited contact's email.
@@ -28,12 +29,12 @@ pub enum Via {
     /// A redeemed invite.
     Invite {
         /// The invite.
-        id: String,
+        id: InviteId,
     },
     /// An approved connection request.
     ConnectionRequest {
         /// The request.
-        id: String,
+        id: RequestId,
     },
 }
 
@@ -42,13 +43,13 @@ pub enum Via {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relationship {
     /// `rel_<random>`.
-    pub id: String,
+    pub id: RelationshipId,
     /// The partner.
     pub partner_id: String,
     /// The partner's display name at the time.
     pub partner_name: String,
     /// The organization.
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     /// The organization's company name at the time.
     pub organization_name: String,
     /// How they are connected.

@@ -43,8 +43,9 @@ pub async fn app() -> Result<SpinApp, Problem> {
         .await
         .ok_or_else(|| misconfigured("signing_keys is not set".into()))?;
     let keys = KeyRing::parse(&ring).map_err(|e| misconfigured(format!("signing_keys: {e}")))?;
-    let store =
-        SpinStore::open("default").map_err(|e| misconfigured(format!("key-value store: {e}")))?;
+    let store = SpinStore::open("default")
+        .await
+        .map_err(|e| misconfigured(format!("key-value store: {e}")))?;
     Ok(App {
         store,
         transport: SpinTransport,

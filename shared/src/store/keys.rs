@@ -2,77 +2,66 @@
 //!
 //! Everything a partner owns lives under `p/<partner>/`, so an id taken from
 //! another partner simply resolves to a key that does not exist: isolation by
-//! construction, and a 404 rather than a 403. Lists are sequences: a counter
-//! (`…/seq`) and one key per slot, so a page is a counter read (two round
-//! trips, see [`super::read_counter`]) plus one get-many, whatever the size
-//! of the store.
+//! construction, and a 404 rather than a 403. Lists are [`Sequence`]s.
 //!
 //! | key | value |
 //! |---|---|
 //! | `p/<partner>/profile` | [`PartnerProfile`](crate::domain::PartnerProfile) |
 //! | `p/<partner>/inv/seq`, `p/<partner>/inv/<n>` | invite counter, [`Invite`](crate::domain::Invite) `n` |
-//! | `p/<partner>/idem/<sha256 of key>` | idempotency record |
-//! | `p/<partner>/cust/seq`, `p/<partner>/cust/<n>` | customer counter, [`Relationship`](crate::domain::Relationship) |
-//! | `p/<partner>/pair/<org>` | the partner's relationship with `org`, if any |
+//! | `p/<partner>/idem/<sha256 of key>` | idempotency claim counter: the request that takes 1 creates the invite |
+//! | `p/<partner>/idem/<sha256 of key>/rec` | what that request created ([`IdempotencyRecord`](crate::domain::IdempotencyRecord)) |
+//! | `p/<partner>/cust/seq`, `p/<partner>/cust/<n>` | customer counter, [`Relationship`](crate::domain::Relationship) as the partner lists it |
 //! | `p/<partner>/con/seq`, `p/<partner>/con/<n>` | request counter, [`ConnectionRequest`](crate::domain::ConnectionRequest) |
-//! | `p/<partner>/con-open/<org>` | the open request for `org`, if any |
 //! | `p/<partner>/msg/seq`, `p/<partner>/msg/<n>` | webhook delivery counter, [`WebhookDelivery`](crate::domain::WebhookDelivery) |
 //! | `o/<org>` | [`Organization`](crate::domain::Organization) |
+//! | `o/<org>/ptn/ledger` | [`Ledger`](crate::domain::Ledger): the organization's partners and open requests, one record to compare-and-swap |
 //! | `o/<org>/ptn/seq`, `o/<org>/ptn/<n>` | the organization's partners ([`Relationship`](crate::domain::Relationship) copies) |
-//! | `con-loc/<request id>` | partner id owning a connection request (for the organization's side) |
+//! | `con-loc/<request id>` | which partner owns a connection request (for the organization's side) |
 //! | `outbox/seq`, `outbox/<n>` | [`Email`](crate::domain::Email) |
 //!
 //! Partner and organization ids are checked by [`crate::validation::is_id`]
 //! before they reach a key, so they never contain `/`.
+
+use super::Sequence;
 
 /// A partner's profile.
 pub fn profile(partner: &str) -> String {
     format!("p/{partner}/profile")
 }
 
-/// A partner's invite counter.
-pub fn invite_seq(partner: &str) -> String {
-    format!("p/{partner}/inv/seq")
+/// A partner's invites.
+pub fn invites(partner: &str) -> Sequence {
+    Sequence::new(format!("p/{partner}/inv"))
 }
 
 /// A partner's invite number `n`.
 pub fn invite(partner: &str, n: u64) -> String {
-    format!("p/{partner}/inv/{n}")
+    invites(partner).slot(n)
 }
 
-/// A partner's idempotency record for a hashed `Idempotency-Key`.
-pub fn idempotency(partner: &str, key_hash: &str) -> String {
+/// A partner's claim counter for a hashed `Idempotency-Key`.
+pub fn idempotency_claim(partner: &str, key_hash: &str) -> String {
     format!("p/{partner}/idem/{key_hash}")
 }
 
-/// A partner's customer counter.
-pub fn customer_seq(partner: &str) -> String {
-    format!("p/{partner}/cust/seq")
+/// What the request that claimed a hashed `Idempotency-Key` created.
+pub fn idempotency(partner: &str, key_hash: &str) -> String {
+    format!("p/{partner}/idem/{key_hash}/rec")
 }
 
-/// A partner's customer number `n`.
-pub fn customer(partner: &str, n: u64) -> String {
-    format!("p/{partner}/cust/{n}")
+/// A partner's customers.
+pub fn customers(partner: &str) -> Sequence {
+    Sequence::new(format!("p/{partner}/cust"))
 }
 
-/// The partner's relationship with an organization.
-pub fn pair(partner: &str, organization: &str) -> String {
-    format!("p/{partner}/pair/{organization}")
-}
-
-/// A partner's connection-request counter.
-pub fn request_seq(partner: &str) -> String {
-    format!("p/{partner}/con/seq")
+/// A partner's connection requests.
+pub fn requests(partner: &str) -> Sequence {
+    Sequence::new(format!("p/{partner}/con"))
 }
 
 /// A partner's connection request number `n`.
 pub fn request(partner: &str, n: u64) -> String {
-    format!("p/{partner}/con/{n}")
-}
-
-/// The partner's open request for an organization.
-pub fn open_request(partner: &str, organization: &str) -> String {
-    format!("p/{partner}/con-open/{organization}")
+    requests(partner).slot(n)
 }
 
 /// Which partner owns a connection request.
@@ -80,14 +69,9 @@ pub fn request_locator(request_id: &str) -> String {
     format!("con-loc/{request_id}")
 }
 
-/// A partner's webhook delivery counter.
-pub fn delivery_seq(partner: &str) -> String {
-    format!("p/{partner}/msg/seq")
-}
-
-/// A partner's webhook delivery number `n`.
-pub fn delivery(partner: &str, n: u64) -> String {
-    format!("p/{partner}/msg/{n}")
+/// A partner's webhook deliveries.
+pub fn deliveries(partner: &str) -> Sequence {
+    Sequence::new(format!("p/{partner}/msg"))
 }
 
 /// An organization.
@@ -95,22 +79,79 @@ pub fn organization(organization: &str) -> String {
     format!("o/{organization}")
 }
 
-/// An organization's partner counter.
-pub fn org_partner_seq(organization: &str) -> String {
-    format!("o/{organization}/ptn/seq")
+/// An organization's ledger of partners and open requests.
+pub fn ledger(organization: &str) -> String {
+    format!("o/{organization}/ptn/ledger")
 }
 
-/// An organization's partner number `n`.
-pub fn org_partner(organization: &str, n: u64) -> String {
-    format!("o/{organization}/ptn/{n}")
+/// An organization's partners.
+pub fn org_partners(organization: &str) -> Sequence {
+    Sequence::new(format!("o/{organization}/ptn"))
 }
 
-/// The outbox counter.
-pub fn outbox_seq() -> String {
-    "outbox/seq".to_string()
+/// The emails.
+pub fn outbox() -> Sequence {
+    Sequence::new("outbox".to_string())
 }
 
-/// Outbox email number `n`.
-pub fn outbox(n: u64) -> String {
-    format!("outbox/{n}")
+/// A key that holds a record whose commits may carry an intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commit {
+    /// `p/<partner>/inv/<slot>`.
+    Invite {
+        /// The partner.
+        partner: String,
+        /// The invite's slot.
+        slot: u64,
+    },
+    /// `p/<partner>/con/<slot>`.
+    Request {
+        /// The partner.
+        partner: String,
+        /// The request's slot.
+        slot: u64,
+    },
+}
+
+/// What kind of commit record `key` is, if any.
+pub fn commit(key: &str) -> Option<Commit> {
+    let rest = key.strip_prefix("p/")?;
+    let (partner, rest) = rest.split_once('/')?;
+    let (kind, n) = rest.split_once('/')?;
+    let slot = n
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s >= 1 && s.to_string() == n)?;
+    let partner = partner.to_string();
+    match kind {
+        "inv" => Some(Commit::Invite { partner, slot }),
+        "con" => Some(Commit::Request { partner, slot }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_keys_are_recognised_from_the_layout() {
+        assert_eq!(
+            commit(&invite("p1", 3)),
+            Some(Commit::Invite {
+                partner: "p1".into(),
+                slot: 3
+            })
+        );
+        assert_eq!(
+            commit(&request("p1", 12)),
+            Some(Commit::Request {
+                partner: "p1".into(),
+                slot: 12
+            })
+        );
+        assert_eq!(commit(&invites("p1").counter()), None);
+        assert_eq!(commit("p/p1/inv/03"), None);
+        assert_eq!(commit(&customers("p1").slot(1)), None);
+    }
 }

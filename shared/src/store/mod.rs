@@ -1,16 +1,49 @@
-//! The seam between operations and the platform key-value store.
+//! The seam between the operations and the platform key-value store.
 //!
-//! [`KeyValue`] is the handful of primitives the operations need. Every state
-//! change of a record goes through [`update`], a compare-and-swap loop, so two
-//! racing requests can never both win; counters use the store's atomic
-//! increment. Key strings are built only in [`keys`].
+//! [`KeyValue`] is the handful of primitives a backend gives; [`Records`] is
+//! the one way the operations use them: typed records with a nonce per write
+//! ([`record`]), compare-and-swap that is verified by reading back
+//! ([`Records::update`]), lists kept as sequences ([`Sequence`]). Key strings
+//! are built only in [`keys`].
+//!
+//! # What the product relies on, and why
+//!
+//! Spin's stores do not all keep the `wasi:keyvalue` contract (see
+//! `docs/spin-key-value.md`), so the product relies on less than it promises:
+//!
+//! | operation | relied on | because |
+//! |---|---|---|
+//! | `get`, `set`, `delete` | single-key, read-your-writes | every backend does this |
+//! | `increment` | atomic, creates an absent counter | the only atomic way to take a new number or decide who is first on a new key; applied only to counter keys (Spin's SQLite store panics on a non-counter value) |
+//! | compare-and-swap on an **existing** key | writes only if the value is unchanged | true on every backend; the *report* of the outcome is not trusted: Spin's Redis store reports every swap as failed today and would report a lost race as won once that is fixed, so every swap is followed by a read of the key ([`Records::update`]) |
+//! | `get-many` | one round trip when it works | Spin's Redis store fails it: [`KeyValue::get_many`] implementations fall back to single gets; results are matched by key, not by position, since Spin's SQLite store omits absent keys |
+//! | `set-many` | one round trip | never its atomicity or order (the interface promises neither) |
+//!
+//! Not relied on: compare-and-swap of an **absent** key (Spin's SQLite store
+//! upserts), atomicity across keys, ordering inside a batch.
+//!
+//! # The write discipline
+//!
+//! A request may end between any two writes. Every multi-record operation
+//! therefore (1) takes the numbers it needs and writes, under keys nobody
+//! else can be writing, everything its commit will refer to: outbox items in
+//! their `prepared` state and placeholders ([`record::placeholder`]) at the
+//! list slots it will fill; (2) commits with one verified compare-and-swap
+//! (or by writing a record under a fresh key), recording in the committed
+//! record an intent: what must follow; (3) carries the intent out with
+//! idempotent writes and clears it. Any later request that meets an intent,
+//! or a placeholder naming one, finishes it ([`crate::ops::App::finish`]).
 
 pub mod keys;
-mod memory;
+pub mod record;
+mod sequence;
 #[cfg(feature = "spin")]
 mod spin;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
-pub use memory::{CallCounts, MemoryStore};
+pub use record::Slot;
+pub use sequence::{MAX_FILTER_BATCHES, PageRequest, Sequence, Taken};
 #[cfg(feature = "spin")]
 pub use spin::SpinStore;
 
@@ -18,6 +51,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::problem::{Problem, ProblemKind};
+use crate::random::Entropy;
 
 /// A failure of the store itself (not of the request).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,13 +81,13 @@ impl From<StoreError> for Problem {
             ),
             other => Problem::new(
                 ProblemKind::Internal,
-                format!("storage failure; nothing was changed by this request ({other})"),
+                format!("storage failure; retry, and the request will be completed ({other})"),
             ),
         }
     }
 }
 
-/// The primitives the operations need from a key-value store.
+/// The primitives a key-value backend gives.
 ///
 /// Components run one request per instance on a single thread, so futures
 /// need not be `Send`.
@@ -64,126 +98,218 @@ pub trait KeyValue {
 
     /// The value at `key`.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// The values at `keys`, in order, in one round trip.
+    /// The values at `keys`, in the order of `keys`.
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
     /// Writes `value` at `key` unconditionally.
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Writes every entry; neither atomic nor ordered.
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        for (key, value) in entries {
+            self.set(key, value).await?;
+        }
+        Ok(())
+    }
     /// Removes `key` (no error if absent).
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Atomically adds `delta` to the counter at `key` (absent counts as 0) and returns the new value.
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
     /// Starts a compare-and-swap on `key`: the current value and a handle.
     async fn cas_begin(&self, key: &str) -> Result<(Self::Cas, Option<Vec<u8>>), StoreError>;
-    /// Writes `value` if `key` has not changed since the handle was taken; `false` if it has.
+    /// Writes `value` if `key` has not changed since the handle was taken.
+    /// The answer is the backend's report, which [`Records::update`] checks.
     async fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError>;
 }
 
-/// How often [`update`] retries before giving up with [`StoreError::Contended`].
+/// How often [`Records::update`] retries before giving up with [`StoreError::Contended`].
 pub const MAX_CAS_ATTEMPTS: usize = 64;
 
-/// Decodes what a read found at `key`; absent stays `None`, and a record that
-/// does not decode is [`StoreError::Corrupt`], naming the key.
-pub(crate) fn decode_found<T: DeserializeOwned>(
-    key: &str,
-    found: Option<Vec<u8>>,
-) -> Result<Option<T>, StoreError> {
-    found
-        .map(|bytes| {
-            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-                key: key.to_string(),
-                why: e.to_string(),
-            })
-        })
-        .transpose()
+/// What a change decided, in [`Records::update`].
+#[derive(Debug)]
+pub enum Edit<T, R> {
+    /// Write `T`; the update answers `R`.
+    Write(T, R),
+    /// Leave the record as it is; the update answers `R`.
+    Keep(R),
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Backend(format!("cannot encode record: {e}")))
-}
+/// A batch of encoded writes for one [`KeyValue::set_many`].
+#[derive(Debug, Default)]
+pub struct Writes(Vec<(String, Vec<u8>)>);
 
-/// Reads a JSON record.
-pub async fn get_json<T: DeserializeOwned>(
-    store: &impl KeyValue,
-    key: &str,
-) -> Result<Option<T>, StoreError> {
-    decode_found(key, store.get(key).await?)
-}
-
-/// Reads JSON records in one round trip; absent keys are skipped.
-pub async fn get_many_json<T: DeserializeOwned>(
-    store: &impl KeyValue,
-    keys: &[String],
-) -> Result<Vec<T>, StoreError> {
-    let values = store.get_many(keys).await?;
-    keys.iter()
-        .zip(values)
-        .filter_map(|(key, value)| decode_found(key, value).transpose())
-        .collect()
-}
-
-/// Writes a JSON record unconditionally (records nobody else can know yet, or immutable ones).
-pub async fn put_json<T: Serialize>(
-    store: &impl KeyValue,
-    key: &str,
-    value: &T,
-) -> Result<(), StoreError> {
-    store.set(key, &encode(value)?).await
-}
-
-/// Writes `value` at `key` only if `key` is absent. `false` if it exists.
-pub async fn insert_new<T: Serialize>(
-    store: &impl KeyValue,
-    key: &str,
-    value: &T,
-) -> Result<bool, StoreError> {
-    let (cas, current) = store.cas_begin(key).await?;
-    if current.is_some() {
-        return Ok(false);
+impl Writes {
+    /// An empty batch.
+    pub fn new() -> Writes {
+        Writes::default()
     }
-    store.cas_swap(cas, &encode(value)?).await
-}
 
-/// Reads a counter without writing anything.
-///
-/// Backends encode counters differently (Spin's SQLite and Redis stores do
-/// not agree), so the value is read with the atomic `increment(key, 0)`. That
-/// call creates an absent key, which a read must not do: absence is checked
-/// first, and an absent counter is zero.
-pub async fn read_counter(store: &impl KeyValue, key: &str) -> Result<u64, StoreError> {
-    if store.get(key).await?.is_none() {
-        return Ok(0);
+    /// Adds raw bytes (markers).
+    pub fn raw(&mut self, key: String, bytes: Vec<u8>) {
+        self.0.push((key, bytes));
     }
-    Ok(store.increment(key, 0).await?.max(0) as u64)
+
+    /// Whether nothing is in the batch.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
-/// Takes the next number of a sequence (1, 2, 3, ...).
-pub async fn next_in_sequence(store: &impl KeyValue, key: &str) -> Result<u64, StoreError> {
-    Ok(store.increment(key, 1).await?.max(1) as u64)
+/// Typed records over a [`KeyValue`]: the only way the operations touch the store.
+pub struct Records<'a, S> {
+    kv: &'a S,
+    random: &'a dyn Entropy,
 }
 
-/// Atomically changes the JSON record at `key`.
-///
-/// `change` sees the current record (or `None`) and either returns the record
-/// to write plus a result, or a problem that aborts without writing. When a
-/// concurrent writer gets in first, `change` runs again on the newer record,
-/// so exactly one of many racing requests can make a given transition.
-pub async fn update<T, R>(
-    store: &impl KeyValue,
-    key: &str,
-    mut change: impl FnMut(Option<T>) -> Result<(T, R), Problem>,
-) -> Result<(T, R), Problem>
-where
-    T: Serialize + DeserializeOwned,
-{
-    for _ in 0..MAX_CAS_ATTEMPTS {
-        let (cas, current) = store.cas_begin(key).await?;
-        let current = decode_found(key, current)?;
-        let (next, result) = change(current)?;
-        if store.cas_swap(cas, &encode(&next)?).await? {
-            return Ok((next, result));
+impl<S> Clone for Records<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Records<'_, S> {}
+
+impl<'a, S: KeyValue> Records<'a, S> {
+    /// Records in `kv`, with write nonces from `random`.
+    pub fn new(kv: &'a S, random: &'a dyn Entropy) -> Records<'a, S> {
+        Records { kv, random }
+    }
+
+    /// The backend.
+    pub fn kv(&self) -> &'a S {
+        self.kv
+    }
+
+    /// `value` encoded with a fresh nonce.
+    pub fn encode<T: Serialize>(&self, value: &T) -> Result<Vec<u8>, StoreError> {
+        record::encode(value, &self.random.hex(8))
+    }
+
+    /// Adds `value` at `key` to a batch.
+    pub fn stage<T: Serialize>(
+        &self,
+        writes: &mut Writes,
+        key: String,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        writes.0.push((key, self.encode(value)?));
+        Ok(())
+    }
+
+    /// What `key` holds.
+    pub async fn slot<T: DeserializeOwned>(&self, key: &str) -> Result<Slot<T>, StoreError> {
+        record::decode(key, self.kv.get(key).await?.as_deref())
+    }
+
+    /// What `keys` hold, in order, in one round trip.
+    pub async fn slots<T: DeserializeOwned>(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Slot<T>>, StoreError> {
+        let found = self.kv.get_many(keys).await?;
+        keys.iter()
+            .zip(found)
+            .map(|(key, value)| record::decode(key, value.as_deref()))
+            .collect()
+    }
+
+    /// The record at a key that never holds markers.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        record_only(key, self.slot(key).await?)
+    }
+
+    /// Writes a record unconditionally: under a key nobody else writes (a
+    /// fresh slot), or a record no change can race (a final state).
+    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        self.kv.set(key, &self.encode(value)?).await
+    }
+
+    /// Writes a batch in one round trip (nothing if it is empty).
+    pub async fn put_all(&self, writes: Writes) -> Result<(), StoreError> {
+        match writes.0.len() {
+            0 => Ok(()),
+            1 => {
+                let (key, value) = &writes.0[0];
+                self.kv.set(key, value).await
+            }
+            _ => self.kv.set_many(&writes.0).await,
         }
     }
-    Err(StoreError::Contended(key.to_string()).into())
+
+    /// Atomically changes the record at `key`.
+    ///
+    /// `change` sees the current record (or `None`) and decides; when a
+    /// concurrent writer gets in first, it runs again on the newer record, so
+    /// exactly one of many racing requests makes a given transition. The
+    /// swap's report is not trusted: the key is read back, and the update
+    /// succeeded if it holds this request's bytes (unique by their nonce).
+    /// A later round that finds one of this call's earlier writes in place
+    /// (a success reported as a failure, or a read-back that failed) takes it
+    /// as the success it was.
+    pub async fn update<T, R>(
+        &self,
+        key: &str,
+        mut change: impl FnMut(Option<T>) -> Result<Edit<T, R>, Problem>,
+    ) -> Result<R, Problem>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        let mut written: Vec<(Vec<u8>, R)> = Vec::new();
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let (cas, current) = self.kv.cas_begin(key).await?;
+            if let Some(i) = current
+                .as_deref()
+                .and_then(|cur| written.iter().position(|(mine, _)| mine == cur))
+            {
+                return Ok(written.swap_remove(i).1);
+            }
+            let current = record_only(key, record::decode(key, current.as_deref())?)?;
+            let (next, result) = match change(current)? {
+                Edit::Keep(result) => return Ok(result),
+                Edit::Write(next, result) => (next, result),
+            };
+            let bytes = self.encode(&next)?;
+            // Whatever the swap reports (or whether it errs), the key says
+            // what happened; a failed read-back is settled by the next round.
+            let _reported = self.kv.cas_swap(cas, &bytes).await;
+            if let Ok(Some(stored)) = self.kv.get(key).await
+                && stored == bytes
+            {
+                return Ok(result);
+            }
+            written.push((bytes, result));
+        }
+        Err(StoreError::Contended(key.to_string()).into())
+    }
+
+    /// Reads a counter without writing anything.
+    ///
+    /// Backends encode counters differently (Spin's SQLite and Redis stores
+    /// do not agree), so the value is read with the atomic `increment(key,
+    /// 0)`. That call creates an absent key, which a read must not do:
+    /// absence is checked first, and an absent counter is zero.
+    pub async fn counter(&self, key: &str) -> Result<u64, StoreError> {
+        if self.kv.get(key).await?.is_none() {
+            return Ok(0);
+        }
+        Ok(self.kv.increment(key, 0).await?.max(0) as u64)
+    }
+
+    /// Adds one to the counter at `key`: the first caller gets 1. The only
+    /// first-writer-wins decision on a new key the product makes.
+    pub async fn claim(&self, key: &str) -> Result<u64, StoreError> {
+        Ok(self.kv.increment(key, 1).await?.max(1) as u64)
+    }
+}
+
+/// A record, or a corrupt-store error for a marker where none belongs.
+fn record_only<T>(key: &str, slot: Slot<T>) -> Result<Option<T>, StoreError> {
+    match slot {
+        Slot::Absent => Ok(None),
+        Slot::Record(r) => Ok(Some(r)),
+        Slot::Gap | Slot::Pending(_) => Err(StoreError::Corrupt {
+            key: key.to_string(),
+            why: "a marker where a record belongs".into(),
+        }),
+    }
 }
 
 impl<K: KeyValue + ?Sized> KeyValue for &K {
@@ -197,6 +323,9 @@ impl<K: KeyValue + ?Sized> KeyValue for &K {
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         (**self).set(key, value).await
+    }
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        (**self).set_many(entries).await
     }
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         (**self).delete(key).await

@@ -1,6 +1,10 @@
-//! [`KeyValue`] on Spin's key-value store, through `wasi:keyvalue`
-//! (store, batch and atomics), which Spin provides for every store label
-//! listed in the component's `key_value_stores`.
+//! [`KeyValue`] on Spin's key-value store, through `wasi:keyvalue` (store,
+//! batch and atomics) and `spin:key-value` (async single gets), which Spin
+//! provides for every store label listed in the component's
+//! `key_value_stores`.
+
+use std::cell::Cell;
+use std::collections::HashMap;
 
 use spin_sdk::experimental::wasi::keyvalue::{atomics, batch, store};
 
@@ -9,14 +13,35 @@ use super::{KeyValue, StoreError};
 /// A Spin key-value store opened by label.
 pub struct SpinStore {
     bucket: store::Bucket,
+    /// The same store through `spin:key-value`, whose calls are async and so
+    /// can run side by side: the fallback for a failed `get-many`.
+    concurrent: spin_sdk::key_value::Store,
+    /// Set once `get-many` failed in this request, to go straight to the fallback.
+    batch_fails: Cell<bool>,
 }
 
 impl SpinStore {
     /// Opens the store with `label` (`default` unless the manifest says otherwise).
-    pub fn open(label: &str) -> Result<SpinStore, StoreError> {
-        store::open(label)
-            .map(|bucket| SpinStore { bucket })
-            .map_err(backend)
+    pub async fn open(label: &str) -> Result<SpinStore, StoreError> {
+        let bucket = store::open(label).map_err(backend)?;
+        let concurrent = spin_sdk::key_value::Store::open(label)
+            .await
+            .map_err(|e| StoreError::Backend(format!("{e:?}")))?;
+        Ok(SpinStore {
+            bucket,
+            concurrent,
+            batch_fails: Cell::new(false),
+        })
+    }
+
+    /// Single gets, all in flight at once.
+    async fn get_each(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let gets = keys.iter().map(|key| self.concurrent.get(key));
+        futures::future::join_all(gets)
+            .await
+            .into_iter()
+            .map(|r| r.map_err(|e| StoreError::Backend(format!("{e:?}"))))
+            .collect()
     }
 }
 
@@ -35,17 +60,38 @@ impl KeyValue for SpinStore {
         self.bucket.get(key).map_err(backend)
     }
 
+    /// One `get-many`, or, where the backend fails it (Spin's Redis store
+    /// sends `KEYS`), concurrent single gets. Values are matched to keys by
+    /// name: Spin's SQLite store leaves absent keys out of its answer.
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        let found = batch::get_many(&self.bucket, keys).map_err(backend)?;
-        // The interface returns key/value pairs; match them up by key rather
-        // than trusting the order or count.
-        let mut by_key: std::collections::HashMap<String, Option<Vec<u8>>> =
-            found.into_iter().collect();
-        Ok(keys.iter().map(|k| by_key.remove(k).flatten()).collect())
+        if keys.len() < 2 {
+            // One key needs no batch (and `KEYS k` would match it as a pattern).
+            return self.get_each(keys).await;
+        }
+        if !self.batch_fails.get() {
+            match batch::get_many(&self.bucket, keys) {
+                Ok(found) => {
+                    let mut by_key: HashMap<String, Option<Vec<u8>>> = found.into_iter().collect();
+                    return Ok(keys.iter().map(|k| by_key.remove(k).flatten()).collect());
+                }
+                Err(e) => {
+                    eprintln!(
+                        "key-value: get-many failed, reading keys one by one instead: {}",
+                        backend(e)
+                    );
+                    self.batch_fails.set(true);
+                }
+            }
+        }
+        self.get_each(keys).await
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.bucket.set(key, value).map_err(backend)
+    }
+
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        batch::set_many(&self.bucket, entries).map_err(backend)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

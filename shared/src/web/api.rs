@@ -5,7 +5,10 @@ use super::page::{self, Filled};
 use super::{BodyKind, Incoming, Outgoing, respond};
 use crate::auth::{Principal, authenticate};
 use crate::capabilities;
-use crate::ops::{App, Authority, PageRequest};
+use crate::ops::{
+    App, Authority, CreateInvite, IdempotencyKey, NewRequest, PageRequest, ProfileUpdate,
+    RedeemRequest, parse_json,
+};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::KeyValue;
@@ -67,9 +70,13 @@ pub async fn create_invite<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
-        who.partner_id()?;
-        app.create_invite(&who, req.json_body()?, req.header("idempotency-key"))
-            .await
+        let body = req.json_body()?;
+        let input: CreateInvite = parse_json(body)?;
+        let idempotency = req
+            .header("idempotency-key")
+            .map(|k| IdempotencyKey::new(k, body))
+            .transpose()?;
+        app.invites().create(&who, input, idempotency).await
     };
     respond(201, result.await)
 }
@@ -82,7 +89,7 @@ pub async fn resend_invite<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     respond(
         200,
-        async { app.resend_invite(&caller(app, req)?, id).await }.await,
+        async { app.invites().resend(&caller(app, req)?, id).await }.await,
     )
 }
 
@@ -94,7 +101,7 @@ pub async fn revoke_invite<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     respond(
         200,
-        async { app.revoke_invite(&caller(app, req)?, id).await }.await,
+        async { app.invites().revoke(&caller(app, req)?, id).await }.await,
     )
 }
 
@@ -105,13 +112,13 @@ pub async fn list_invites<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
-        who.partner_id()?;
-        app.list_invites(
-            &who,
-            req.query_param("status").as_deref(),
-            page_request(req)?,
-        )
-        .await
+        app.invites()
+            .list(
+                &who,
+                req.query_param("status").as_deref(),
+                page_request(req)?,
+            )
+            .await
     };
     respond(200, result.await)
 }
@@ -124,7 +131,7 @@ pub async fn get_invite<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     respond(
         200,
-        async { app.get_invite(&caller(app, req)?, id).await }.await,
+        async { app.invites().get(&caller(app, req)?, id).await }.await,
     )
 }
 
@@ -135,7 +142,8 @@ pub async fn list_customers<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
-        app.list_customers(who.partner_id()?, page_request(req)?)
+        app.relationships()
+            .customers(&who, page_request(req)?)
             .await
     };
     respond(200, result.await)
@@ -148,8 +156,7 @@ pub async fn list_partners<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
-        app.list_partners(who.organization_id()?, page_request(req)?)
-            .await
+        app.relationships().partners(&who, page_request(req)?).await
     };
     respond(200, result.await)
 }
@@ -160,7 +167,7 @@ pub async fn registration_page<S: KeyValue, T: Transport>(
     req: &Incoming,
     token: &str,
 ) -> Outgoing {
-    let preview = app.preview_invite(token).await;
+    let preview = app.redemption().preview(token).await;
     if req.wants_json() {
         return respond(200, preview);
     }
@@ -186,13 +193,16 @@ pub async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incomin
     match kind {
         BodyKind::Json => respond(
             201,
-            app.redeem_invite(who.as_ref(), req.json_body().unwrap_or(b"{}"))
-                .await,
+            async {
+                let request: RedeemRequest = parse_json(req.json_body()?)?;
+                app.redemption().redeem(who.as_ref(), request).await
+            }
+            .await,
         ),
         BodyKind::Form => {
             let form = req.form();
-            let body = page::form_to_redeem_request(&form);
-            match app.redeem_invite(who.as_ref(), body.as_bytes()).await {
+            let request = page::form_to_redeem_request(&form);
+            match app.redemption().redeem(who.as_ref(), request).await {
                 Ok(done) => Outgoing::html(201, page::registered(&done)),
                 Err(problem) => rejected_form(app, &form, &problem).await,
             }
@@ -212,7 +222,7 @@ async fn rejected_form<S: KeyValue, T: Transport>(
     let Some(token) = token.filter(|_| problem.kind == ProblemKind::ValidationFailed) else {
         return Outgoing::problem_page(problem);
     };
-    match app.preview_invite(token).await {
+    match app.redemption().preview(token).await {
         Ok(preview) => Outgoing::html(
             problem.status(),
             page::registration(
@@ -235,8 +245,8 @@ pub async fn request_connection<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
-        who.partner_id()?;
-        app.request_connection(&who, req.json_body()?).await
+        let input: NewRequest = parse_json(req.json_body()?)?;
+        app.requests().create(&who, input).await
     };
     respond(201, result.await)
 }
@@ -249,7 +259,8 @@ pub async fn list_requests<S: KeyValue, T: Transport>(
     respond(
         200,
         async {
-            app.list_requests(&caller(app, req)?, page_request(req)?)
+            app.requests()
+                .list(&caller(app, req)?, page_request(req)?)
                 .await
         }
         .await,
@@ -264,7 +275,7 @@ pub async fn withdraw_request<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     respond(
         200,
-        async { app.withdraw_request(&caller(app, req)?, id).await }.await,
+        async { app.requests().withdraw(&caller(app, req)?, id).await }.await,
     )
 }
 
@@ -274,7 +285,7 @@ pub async fn approval_page<S: KeyValue, T: Transport>(
     req: &Incoming,
     token: &str,
 ) -> Outgoing {
-    let preview = app.preview_request(token).await;
+    let preview = app.requests().preview(token).await;
     if req.wants_json() {
         return respond(200, preview);
     }
@@ -302,12 +313,10 @@ pub async fn decide_request<S: KeyValue, T: Transport>(
             .into_iter()
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v),
-        BodyKind::Json => {
-            match crate::ops::parse_json::<serde_json::Value>(req.json_body().unwrap_or(b"{}")) {
-                Ok(v) => v.get("token").and_then(|t| t.as_str()).map(str::to_string),
-                Err(p) => return Outgoing::problem(&p),
-            }
-        }
+        BodyKind::Json => match parse_json::<serde_json::Value>(req.json_body().unwrap_or(b"{}")) {
+            Ok(v) => v.get("token").and_then(|t| t.as_str()).map(str::to_string),
+            Err(p) => return Outgoing::problem(&p),
+        },
     };
     let result = async {
         let principal;
@@ -325,9 +334,9 @@ pub async fn decide_request<S: KeyValue, T: Transport>(
             }
         };
         if approve {
-            app.approve_request(id, authority).await
+            app.requests().approve(id, authority).await
         } else {
-            app.decline_request(id, authority).await
+            app.requests().decline(id, authority).await
         }
     };
     let result = result.await;
@@ -345,7 +354,7 @@ pub async fn get_profile<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     respond(
         200,
-        async { app.get_profile(caller(app, req)?.partner_id()?).await }.await,
+        async { app.partners().get(&caller(app, req)?).await }.await,
     )
 }
 
@@ -356,7 +365,8 @@ pub async fn put_profile<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
-        app.put_profile(who.partner_id()?, req.json_body()?).await
+        let update: ProfileUpdate = parse_json(req.json_body()?)?;
+        app.partners().put(&who, update).await
     };
     respond(200, result.await)
 }
@@ -368,8 +378,7 @@ pub async fn list_deliveries<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
-        app.list_deliveries(who.partner_id()?, page_request(req)?)
-            .await
+        app.outbox().list_deliveries(&who, page_request(req)?).await
     };
     respond(200, result.await)
 }
@@ -382,11 +391,7 @@ pub async fn retry_delivery<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     respond(
         200,
-        async {
-            app.retry_delivery(caller(app, req)?.partner_id()?, id)
-                .await
-        }
-        .await,
+        async { app.outbox().retry_delivery(&caller(app, req)?, id).await }.await,
     )
 }
 
@@ -396,8 +401,8 @@ pub async fn list_outbox<S: KeyValue, T: Transport>(
     req: &Incoming,
 ) -> Outgoing {
     let result = async {
-        caller(app, req)?.require_operator()?;
-        app.list_outbox(page_request(req)?).await
+        let who = caller(app, req)?;
+        app.outbox().list_emails(&who, page_request(req)?).await
     };
     respond(200, result.await)
 }

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use crate::clock::{Timestamp, readable, rfc3339};
-use crate::domain::customer::CustomerDetails;
-use crate::ops::{ApprovalPreview, RedeemPreview, Redeemed};
+use crate::domain::customer::{CustomerDetails, CustomerPatch, Patch};
+use crate::ops::{ApprovalPreview, RedeemPreview, RedeemRequest, Redeemed};
 use crate::problem::{FieldError, Problem, ProblemKind};
 use crate::view::RequestView;
 
@@ -381,30 +381,23 @@ pub fn registration(p: &RedeemPreview, token: &str, filled: Filled<'_>) -> Strin
 
 /// Turns the registration form into a redeem request: filled fields patch
 /// the invited details, emptied optional fields remove them.
-pub fn form_to_redeem_request(form: &[(String, String)]) -> String {
-    let mut organization = serde_json::json!({
-        "company": {"address": {}},
-        "contact": {},
-        "billing": {},
-    });
+pub fn form_to_redeem_request(form: &[(String, String)]) -> RedeemRequest {
+    let mut patch = CustomerPatch::default();
     for field in &FIELDS {
-        let Some(value) = submitted(form, field.name) else {
-            continue;
-        };
-        let Some((last, parents)) = field.path.split_last() else {
-            continue;
-        };
-        let node = parents
-            .iter()
-            .fold(&mut organization, |node, key| &mut node[*key]);
-        node[*last] = if value.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::Value::String(value.to_string())
-        };
+        if let Some(value) = submitted(form, field.name) {
+            let value = if value.is_empty() {
+                Patch::Remove
+            } else {
+                Patch::Set(value.to_string())
+            };
+            patch.set(field.path, value);
+        }
     }
-    serde_json::json!({ "token": submitted(form, "token"), "organization": organization })
-        .to_string()
+    RedeemRequest {
+        token: submitted(form, "token").map(str::to_string),
+        organization: Some(patch),
+        organization_id: None,
+    }
 }
 
 /// The page after a successful registration.
@@ -519,17 +512,20 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let v: serde_json::Value =
-            serde_json::from_str(&form_to_redeem_request(&form)).expect("json");
-        assert_eq!(v["token"], "t");
-        assert_eq!(v["organization"]["company"]["name"], "New");
+        let request = form_to_redeem_request(&form);
+        assert_eq!(request.token.as_deref(), Some("t"));
+        let patch = request.organization.expect("a patch");
+        let Patch::Set(company) = patch.company else {
+            panic!("the company is patched: {patch:?}");
+        };
+        assert_eq!(company.name, Patch::Set("New".into()));
+        assert_eq!(company.vat_id, Patch::Remove, "emptied means removed");
+        let Patch::Set(address) = company.address else {
+            panic!("the address is patched");
+        };
+        assert_eq!(address.city, Patch::Set("Köln".into()));
         assert!(
-            v["organization"]["company"]["vat_id"].is_null(),
-            "emptied means removed"
-        );
-        assert_eq!(v["organization"]["company"]["address"]["city"], "Köln");
-        assert!(
-            v["organization"]["contact"].get("email").is_none(),
+            !matches!(patch.contact, Patch::Set(ref c) if c.email != Patch::Keep),
             "the email is never taken from the form"
         );
     }

@@ -5,11 +5,18 @@ use std::sync::Arc;
 
 use partner_invites::auth::Principal;
 use partner_invites::clock::ManualClock;
-use partner_invites::ops::{App, Config};
+use partner_invites::ops::{
+    App, ApprovalPreview, Authority, Config, IdempotencyKey, Page, PageRequest, ProfileView,
+    RedeemPreview, Redeemed, parse_json,
+};
 use partner_invites::outbound::RecordingTransport;
+use partner_invites::problem::Problem;
 use partner_invites::random::CountingEntropy;
-use partner_invites::store::MemoryStore;
+use partner_invites::store::testing::MemoryStore;
 use partner_invites::token::KeyRing;
+use partner_invites::view::{
+    CustomerView, DeliveryView, InviteView, OutboxEmailView, PartnerView, RequestView,
+};
 
 /// 2026-11-22T00:00:00Z.
 pub const START: u64 = 1_795_305_600;
@@ -63,6 +70,185 @@ pub fn admin(org: &str) -> Principal {
         organization_id: org.into(),
         user: Some("a1".into()),
     }
+}
+
+pub fn operator() -> Principal {
+    Principal::Operator {
+        user: Some("op".into()),
+    }
+}
+
+/// The operations called as the HTTP edge calls them: JSON bodies parsed
+/// into typed input, the caller passed along. Tests read as requests.
+#[allow(async_fn_in_trait)]
+pub trait Api {
+    async fn create_invite(
+        &self,
+        who: &Principal,
+        body: &[u8],
+        key: Option<&str>,
+    ) -> Result<InviteView, Problem>;
+    async fn get_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem>;
+    async fn list_invites(
+        &self,
+        who: &Principal,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<InviteView>, Problem>;
+    async fn resend_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem>;
+    async fn revoke_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem>;
+    async fn preview_invite(&self, token: &str) -> Result<RedeemPreview, Problem>;
+    async fn redeem_invite(
+        &self,
+        who: Option<&Principal>,
+        body: &[u8],
+    ) -> Result<Redeemed, Problem>;
+    async fn list_customers(
+        &self,
+        partner: &str,
+        page: PageRequest,
+    ) -> Result<Page<CustomerView>, Problem>;
+    async fn list_partners(
+        &self,
+        org: &str,
+        page: PageRequest,
+    ) -> Result<Page<PartnerView>, Problem>;
+    async fn request_connection(
+        &self,
+        who: &Principal,
+        body: &[u8],
+    ) -> Result<RequestView, Problem>;
+    async fn list_requests(
+        &self,
+        who: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<RequestView>, Problem>;
+    async fn withdraw_request(&self, who: &Principal, id: &str) -> Result<RequestView, Problem>;
+    async fn preview_request(&self, token: &str) -> Result<ApprovalPreview, Problem>;
+    async fn approve_request(&self, id: &str, by: Authority<'_>) -> Result<RequestView, Problem>;
+    async fn decline_request(&self, id: &str, by: Authority<'_>) -> Result<RequestView, Problem>;
+    async fn get_profile(&self, partner: &str) -> Result<ProfileView, Problem>;
+    async fn put_profile(&self, partner: &str, body: &[u8]) -> Result<ProfileView, Problem>;
+    async fn list_deliveries(
+        &self,
+        partner: &str,
+        page: PageRequest,
+    ) -> Result<Page<DeliveryView>, Problem>;
+    async fn retry_delivery(&self, partner: &str, id: &str) -> Result<DeliveryView, Problem>;
+    async fn list_outbox(&self, page: PageRequest) -> Result<Page<OutboxEmailView>, Problem>;
+}
+
+impl<S: partner_invites::store::KeyValue, T: partner_invites::outbound::Transport> Api
+    for App<S, T>
+{
+    async fn create_invite(
+        &self,
+        who: &Principal,
+        body: &[u8],
+        key: Option<&str>,
+    ) -> Result<InviteView, Problem> {
+        let input = parse_json(body)?;
+        let key = key.map(|k| IdempotencyKey::new(k, body)).transpose()?;
+        self.invites().create(who, input, key).await
+    }
+    async fn get_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem> {
+        self.invites().get(who, id).await
+    }
+    async fn list_invites(
+        &self,
+        who: &Principal,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<InviteView>, Problem> {
+        self.invites().list(who, status, page).await
+    }
+    async fn resend_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem> {
+        self.invites().resend(who, id).await
+    }
+    async fn revoke_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem> {
+        self.invites().revoke(who, id).await
+    }
+    async fn preview_invite(&self, token: &str) -> Result<RedeemPreview, Problem> {
+        self.redemption().preview(token).await
+    }
+    async fn redeem_invite(
+        &self,
+        who: Option<&Principal>,
+        body: &[u8],
+    ) -> Result<Redeemed, Problem> {
+        self.redemption().redeem(who, parse_json(body)?).await
+    }
+    async fn list_customers(
+        &self,
+        partner: &str,
+        page: PageRequest,
+    ) -> Result<Page<CustomerView>, Problem> {
+        self.relationships()
+            .customers(&partner_principal(partner), page)
+            .await
+    }
+    async fn list_partners(
+        &self,
+        org: &str,
+        page: PageRequest,
+    ) -> Result<Page<PartnerView>, Problem> {
+        self.relationships().partners(&admin(org), page).await
+    }
+    async fn request_connection(
+        &self,
+        who: &Principal,
+        body: &[u8],
+    ) -> Result<RequestView, Problem> {
+        self.requests().create(who, parse_json(body)?).await
+    }
+    async fn list_requests(
+        &self,
+        who: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<RequestView>, Problem> {
+        self.requests().list(who, page).await
+    }
+    async fn withdraw_request(&self, who: &Principal, id: &str) -> Result<RequestView, Problem> {
+        self.requests().withdraw(who, id).await
+    }
+    async fn preview_request(&self, token: &str) -> Result<ApprovalPreview, Problem> {
+        self.requests().preview(token).await
+    }
+    async fn approve_request(&self, id: &str, by: Authority<'_>) -> Result<RequestView, Problem> {
+        self.requests().approve(id, by).await
+    }
+    async fn decline_request(&self, id: &str, by: Authority<'_>) -> Result<RequestView, Problem> {
+        self.requests().decline(id, by).await
+    }
+    async fn get_profile(&self, partner: &str) -> Result<ProfileView, Problem> {
+        self.partners().get(&partner_principal(partner)).await
+    }
+    async fn put_profile(&self, partner: &str, body: &[u8]) -> Result<ProfileView, Problem> {
+        self.partners()
+            .put(&partner_principal(partner), parse_json(body)?)
+            .await
+    }
+    async fn list_deliveries(
+        &self,
+        partner: &str,
+        page: PageRequest,
+    ) -> Result<Page<DeliveryView>, Problem> {
+        self.outbox()
+            .list_deliveries(&partner_principal(partner), page)
+            .await
+    }
+    async fn retry_delivery(&self, partner: &str, id: &str) -> Result<DeliveryView, Problem> {
+        self.outbox()
+            .retry_delivery(&partner_principal(partner), id)
+            .await
+    }
+    async fn list_outbox(&self, page: PageRequest) -> Result<Page<OutboxEmailView>, Problem> {
+        self.outbox().list_emails(&operator(), page).await
+    }
+}
+
+fn partner_principal(id: &str) -> Principal {
+    partner(id)
 }
 
 pub fn invite_body(email: &str) -> Vec<u8> {

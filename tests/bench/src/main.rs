@@ -105,21 +105,28 @@ async fn seed(
 ) -> Result<(Vec<String>, Vec<String>)> {
     let profile =
         r#"{"display_name":"Bench Partner","billing_accounts":["billing@bench.example"]}"#;
-    app.put_profile("bench", profile.as_bytes()).await?;
     let bench = Principal::Partner {
         partner_id: "bench".into(),
         user: None,
     };
+    app.partners()
+        .put(&bench, serde_json::from_str(profile)?)
+        .await?;
     let mut tokens = Vec::with_capacity(s.unique);
     for i in 0..s.unique {
         let view = app
-            .create_invite(&bench, invite_body(i).as_bytes(), None)
+            .invites()
+            .create(&bench, serde_json::from_str(&invite_body(i))?, None)
             .await?;
         tokens.push(view.token.context("token")?);
     }
     // Some customers for the customers list, through real redemptions.
     for token in tokens.drain(..200) {
-        app.redeem_invite(None, format!(r#"{{"token":"{token}"}}"#).as_bytes())
+        app.redemption()
+            .redeem(
+                None,
+                serde_json::from_str(&format!(r#"{{"token":"{token}"}}"#))?,
+            )
             .await?;
     }
     // Organizations for connection requests, by partner "bench-connect".
@@ -127,18 +134,23 @@ async fn seed(
     for i in 0..s.unique {
         let id = format!("org_bench{i}");
         let org = partner_invites::domain::Organization {
-            id: id.clone(),
+            id: partner_invites::domain::OrganizationId::parse(&id).context("org id")?,
             details: Default::default(),
             admin_email: format!("admin{i}@org.example"),
             settings: Default::default(),
             created_at: 0,
         };
-        partner_invites::store::put_json(
-            &app.store,
-            &partner_invites::store::keys::organization(&id),
-            &org,
-        )
-        .await?;
+        // The ledger first, as every organization has one before it can be read.
+        let records = app.records();
+        records
+            .put(
+                &partner_invites::store::keys::ledger(&id),
+                &partner_invites::domain::Ledger::default(),
+            )
+            .await?;
+        records
+            .put(&partner_invites::store::keys::organization(&id), &org)
+            .await?;
         organizations.push(id);
     }
     // List scaling: a partner with 1,000 invites and one with 100,000, among others.
@@ -153,7 +165,8 @@ async fn seed(
             user: None,
         };
         for i in 0..n {
-            app.create_invite(&who, invite_body(i).as_bytes(), None)
+            app.invites()
+                .create(&who, serde_json::from_str(&invite_body(i))?, None)
                 .await?;
         }
     }

@@ -1,0 +1,159 @@
+//! The operations: every flow of the product, one service per aggregate,
+//! written against the store and transport traits with an injected clock and
+//! randomness.
+//!
+//! | service | aggregate | module |
+//! |---|---|---|
+//! | [`App::invites`] | a partner's invites: create, resend, revoke, read, list | [`invites`] |
+//! | [`App::redemption`] | opening and redeeming an invite link | [`redemption`] |
+//! | [`App::relationships`] | organizations, their ledgers, relationships and both lists | [`relationships`] |
+//! | [`App::requests`] | connection requests to existing organizations | [`requests`] |
+//! | [`App::partners`] | a partner's profile | [`partner`] |
+//! | [`App::outbox`] | emails and webhook deliveries | [`outbox`] |
+//!
+//! Each operation takes typed input and the caller, and either fails with a
+//! [`Problem`] before its first write (so a rejected request leaves the store
+//! as it was) or follows the write discipline of [`crate::store`]: prepare,
+//! commit once, roll forward. [`App::finish`] rolls forward whatever commit a
+//! key names, for any request that meets an unfinished one.
+
+pub mod invites;
+pub mod outbox;
+pub mod partner;
+pub mod redemption;
+pub mod relationships;
+pub mod requests;
+
+pub use invites::{CreateInvite, IdempotencyKey, Invites};
+pub use outbox::Outbox;
+pub use partner::{Partners, ProfileUpdate, ProfileView};
+pub use redemption::{LabelledCapability, RedeemPreview, RedeemRequest, Redeemed, Redemption};
+pub use relationships::Relationships;
+pub use requests::{ApprovalPreview, Authority, NewRequest, Requests};
+
+pub use crate::store::PageRequest;
+pub use crate::view::Page;
+
+use serde::de::DeserializeOwned;
+
+use crate::clock::Clock;
+use crate::domain::{Actor, Stamp};
+use crate::outbound::Transport;
+use crate::problem::{Problem, ProblemKind};
+use crate::random::Entropy;
+use crate::store::{KeyValue, Records, keys};
+use crate::token::KeyRing;
+
+/// Deployment settings, from Spin variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where registration and approval pages are served (`https://invites.example.com`).
+    pub public_base_url: String,
+    /// The mail relay; without one, emails are recorded in the outbox.
+    pub mail_relay_url: Option<String>,
+    /// The vendor's name, shown where the vendor is the first contact.
+    pub vendor_name: String,
+}
+
+/// Everything an operation needs.
+pub struct App<S, T> {
+    /// The key-value store.
+    pub store: S,
+    /// Outbound HTTP for email and webhooks.
+    pub transport: T,
+    /// Signing and verifying keys.
+    pub keys: KeyRing,
+    /// Time.
+    pub clock: Box<dyn Clock + Send + Sync>,
+    /// Randomness.
+    pub random: Box<dyn Entropy + Send + Sync>,
+    /// Settings.
+    pub config: Config,
+}
+
+/// Parses a JSON request body; a shape error is a 400 naming the problem.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        Problem::new(
+            ProblemKind::Malformed,
+            format!("request body is not valid JSON for this endpoint: {e}"),
+        )
+    })
+}
+
+impl<S: KeyValue, T: Transport> App<S, T> {
+    /// Seconds since the epoch.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The record layer over the store.
+    pub fn records(&self) -> Records<'_, S> {
+        Records::new(&self.store, self.random.as_ref())
+    }
+
+    /// A transition made now by `by`, with a fresh event id.
+    pub(crate) fn stamp(&self, by: Actor) -> Stamp {
+        Stamp {
+            by,
+            at: self.now(),
+            id: self.random.hex(8),
+        }
+    }
+
+    /// The link under the public origin for `path` (`/invite/<token>`).
+    pub(crate) fn public_link(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.config.public_base_url.trim_end_matches('/')
+        )
+    }
+
+    /// Invites: create, resend, revoke, read, list.
+    pub fn invites(&self) -> Invites<'_, S, T> {
+        Invites { app: self }
+    }
+
+    /// Opening and redeeming invite links.
+    pub fn redemption(&self) -> Redemption<'_, S, T> {
+        Redemption { app: self }
+    }
+
+    /// Organizations and relationships.
+    pub fn relationships(&self) -> Relationships<'_, S, T> {
+        Relationships { app: self }
+    }
+
+    /// Connection requests.
+    pub fn requests(&self) -> Requests<'_, S, T> {
+        Requests { app: self }
+    }
+
+    /// Partner profiles.
+    pub fn partners(&self) -> Partners<'_, S, T> {
+        Partners { app: self }
+    }
+
+    /// Emails and webhook deliveries.
+    pub fn outbox(&self) -> Outbox<'_, S, T> {
+        Outbox { app: self }
+    }
+
+    /// Rolls forward the commit recorded at `key`, if it is unfinished: the
+    /// one way a request finishes what another left (a placeholder names
+    /// such a key; so does an item's source).
+    pub async fn finish(&self, key: &str) -> Result<(), Problem> {
+        match keys::commit(key) {
+            Some(keys::Commit::Invite { partner, slot }) => {
+                self.invites().finish(&partner, slot).await.map(drop)
+            }
+            Some(keys::Commit::Request { partner, slot }) => {
+                self.requests().finish(&partner, slot).await.map(drop)
+            }
+            None => Err(Problem::new(
+                ProblemKind::Internal,
+                format!("a placeholder names {key}, which holds no commit"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! The outbox: every email and webhook delivery, written with (or before)
+//! the change it reports, delivered after that change has committed, and
+//! kept with what became of it.
+//!
+//! An operation [`prepares`](Outbox::email) its items into its batch of
+//! pre-commit writes, names their keys in its intent, commits, then
+//! [`delivers`](Outbox::deliver) them. Items stay `queued`, and out of every
+//! list, until delivered: one whose change never committed is never sent.
+//! Delivery is at least once: a request that dies after sending and before
+//! recording leaves the item queued, and whoever finishes the commit sends it
+//! again (webhook receivers deduplicate by `webhook-id`).
+
+use serde_json::json;
+
+use super::{App, Page, PageRequest};
+use crate::auth::Principal;
+use crate::clock::rfc3339;
+use crate::domain::{
+    DeliveryAttempt, DeliveryId, Email, EmailId, EmailStatus, EventType, PartnerProfile, Source,
+    WebhookDelivery,
+};
+use crate::outbound::Transport;
+use crate::problem::{Problem, ProblemKind};
+use crate::store::{KeyValue, Slot, Writes, keys, record};
+use crate::view::{DeliveryView, OutboxEmailView};
+use crate::webhook;
+
+/// Emails and webhook deliveries.
+pub struct Outbox<'a, S, T> {
+    pub(crate) app: &'a App<S, T>,
+}
+
+/// An item written before its commit, to deliver after it.
+#[derive(Debug, Clone)]
+pub(crate) enum Prepared {
+    /// An email, at its outbox key.
+    Email(String, Email),
+    /// A webhook delivery, at its key in the partner's deliveries.
+    Delivery(String, WebhookDelivery),
+}
+
+impl Prepared {
+    /// Where it is stored.
+    pub(crate) fn key(&self) -> &str {
+        match self {
+            Prepared::Email(key, _) | Prepared::Delivery(key, _) => key,
+        }
+    }
+}
+
+/// The keys of `items`, for an intent.
+pub(crate) fn keys_of(items: &[Prepared]) -> Vec<String> {
+    items.iter().map(|p| p.key().to_string()).collect()
+}
+
+impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
+    /// Takes an outbox slot and stages a queued email reporting `source`.
+    pub(crate) async fn email(
+        &self,
+        writes: &mut Writes,
+        to: &str,
+        subject: String,
+        text: String,
+        source: Source,
+    ) -> Result<Prepared, Problem> {
+        let records = self.app.records();
+        let outbox = keys::outbox();
+        let n = outbox.take(records, 1).await?.first;
+        let email = Email {
+            id: EmailId::new(n, self.app.random.as_ref()).to_string(),
+            to: to.to_string(),
+            subject,
+            text,
+            created_at: self.app.now(),
+            status: EmailStatus::Queued,
+            source: Some(source),
+        };
+        let key = outbox.slot(n);
+        records.stage(writes, key.clone(), &email)?;
+        Ok(Prepared::Email(key, email))
+    }
+
+    /// Takes a delivery slot and stages the webhook delivery of `event` to
+    /// the partner's endpoint; nothing if it has none.
+    pub(crate) async fn event(
+        &self,
+        writes: &mut Writes,
+        profile: &PartnerProfile,
+        event: EventType,
+        data: serde_json::Value,
+        source: Source,
+    ) -> Result<Option<Prepared>, Problem> {
+        let Some(endpoint) = &profile.webhook else {
+            return Ok(None);
+        };
+        let records = self.app.records();
+        let deliveries = keys::deliveries(&profile.partner_id);
+        let n = deliveries.take(records, 1).await?.first;
+        let payload = json!({ "type": event, "timestamp": rfc3339(self.app.now()), "data": data })
+            .to_string();
+        let delivery = WebhookDelivery {
+            id: DeliveryId::new(n, self.app.random.as_ref()).to_string(),
+            partner_id: profile.partner_id.clone(),
+            event,
+            url: endpoint.url.clone(),
+            payload,
+            attempts: Vec::new(),
+            source: Some(source),
+        };
+        let key = deliveries.slot(n);
+        records.stage(writes, key.clone(), &delivery)?;
+        Ok(Some(Prepared::Delivery(key, delivery)))
+    }
+
+    /// Turns prepared items into gaps: their commit was refused. Lists leave
+    /// them out either way; this tells later readers there is nothing to wait for.
+    pub(crate) async fn abandon(&self, items: &[Prepared]) -> Result<(), Problem> {
+        let mut writes = Writes::new();
+        for item in items {
+            writes.raw(item.key().to_string(), record::gap());
+        }
+        Ok(self.app.records().put_all(writes).await?)
+    }
+
+    /// Delivers `items` that are still queued and records what became of
+    /// each in one write; answers the emails as they now stand. `profile` is
+    /// the partner's, when known (webhooks are signed with its current secret).
+    pub(crate) async fn deliver(
+        &self,
+        items: Vec<Prepared>,
+        profile: Option<&PartnerProfile>,
+    ) -> Result<Vec<Email>, Problem> {
+        let mut writes = Writes::new();
+        let mut emails = Vec::new();
+        let records = self.app.records();
+        let mut loaded: Option<PartnerProfile> = None;
+        for item in items {
+            match item {
+                Prepared::Email(key, mut email) => {
+                    if email.status == EmailStatus::Queued {
+                        email.status = self.send_email(&email).await;
+                        records.stage(&mut writes, key, &email)?;
+                    }
+                    emails.push(email);
+                }
+                Prepared::Delivery(key, mut delivery) => {
+                    if !delivery.queued() {
+                        continue;
+                    }
+                    let profile = match profile {
+                        Some(p) if p.partner_id == delivery.partner_id => p,
+                        _ => {
+                            loaded.insert(self.app.partners().profile(&delivery.partner_id).await?)
+                        }
+                    };
+                    let attempt = match &profile.webhook {
+                        Some(endpoint) => {
+                            delivery.url = endpoint.url.clone();
+                            self.attempt(&delivery, &endpoint.secret).await
+                        }
+                        None => DeliveryAttempt {
+                            at: self.app.now(),
+                            status: None,
+                            error: Some("the partner has no webhook endpoint any more".into()),
+                        },
+                    };
+                    delivery.attempts.push(attempt);
+                    records.stage(&mut writes, key, &delivery)?;
+                }
+            }
+        }
+        records.put_all(writes).await?;
+        Ok(emails)
+    }
+
+    /// Delivers the items at `keys` that are still queued (for a request
+    /// finishing another's commit).
+    pub(crate) async fn deliver_keys(&self, keys: &[String]) -> Result<Vec<Email>, Problem> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.app.store.get_many(keys).await?;
+        let mut items = Vec::new();
+        for (key, value) in keys.iter().zip(found) {
+            if key.starts_with("outbox/") {
+                if let Slot::Record(email) = record::decode::<Email>(key, value.as_deref())? {
+                    items.push(Prepared::Email(key.clone(), email));
+                }
+            } else if let Slot::Record(delivery) =
+                record::decode::<WebhookDelivery>(key, value.as_deref())?
+            {
+                items.push(Prepared::Delivery(key.clone(), delivery));
+            }
+        }
+        self.deliver(items, None).await
+    }
+
+    /// Hands an email to the relay, or records it when there is none.
+    async fn send_email(&self, email: &Email) -> EmailStatus {
+        let Some(url) = &self.app.config.mail_relay_url else {
+            return EmailStatus::Recorded;
+        };
+        let body =
+            json!({ "to": email.to, "subject": email.subject, "text": email.text }).to_string();
+        match self
+            .app
+            .transport
+            .post(
+                url,
+                &[("content-type", "application/json".to_string())],
+                body.as_bytes(),
+            )
+            .await
+        {
+            Ok(s) if (200..300).contains(&s) => EmailStatus::Sent { relay_status: s },
+            Ok(s) => EmailStatus::Failed {
+                error: format!("relay answered {s}"),
+            },
+            Err(e) => EmailStatus::Failed { error: e },
+        }
+    }
+
+    /// One signed POST of a delivery's payload.
+    async fn attempt(&self, delivery: &WebhookDelivery, secret: &str) -> DeliveryAttempt {
+        let at = self.app.now();
+        let body = delivery.payload.as_bytes();
+        let Some(signature) = webhook::sign(secret, &delivery.id, at, body) else {
+            return DeliveryAttempt {
+                at,
+                status: None,
+                error: Some("the endpoint secret is malformed".into()),
+            };
+        };
+        let headers = [
+            ("content-type", "application/json".to_string()),
+            ("webhook-id", delivery.id.clone()),
+            ("webhook-timestamp", at.to_string()),
+            ("webhook-signature", signature),
+        ];
+        match self.app.transport.post(&delivery.url, &headers, body).await {
+            Ok(status) => DeliveryAttempt {
+                at,
+                status: Some(status),
+                error: None,
+            },
+            Err(error) => DeliveryAttempt {
+                at,
+                status: None,
+                error: Some(error),
+            },
+        }
+    }
+
+    /// `GET /api/webhooks/deliveries`: the partner's deliveries, newest first.
+    pub async fn list_deliveries(
+        &self,
+        caller: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<DeliveryView>, Problem> {
+        let partner = caller.partner_id()?;
+        let (items, next_cursor) = keys::deliveries(partner)
+            .page(
+                self.app.records(),
+                page,
+                |d: &WebhookDelivery| !d.queued(),
+                async |_: &str| Ok(()),
+            )
+            .await?;
+        Ok(Page {
+            items: items.iter().map(DeliveryView::new).collect(),
+            next_cursor,
+        })
+    }
+
+    /// `POST /api/webhooks/deliveries/:id/retry`: sends a delivery again, to
+    /// the partner's current endpoint with its current secret.
+    pub async fn retry_delivery(
+        &self,
+        caller: &Principal,
+        id: &str,
+    ) -> Result<DeliveryView, Problem> {
+        let partner = caller.partner_id()?;
+        let not_found = || Problem::not_found("delivery");
+        let id = DeliveryId::parse(id).ok_or_else(not_found)?;
+        let key = keys::deliveries(partner).slot(id.slot());
+        let records = self.app.records();
+        let delivery: WebhookDelivery = records
+            .slot(&key)
+            .await?
+            .record()
+            .filter(|d: &WebhookDelivery| id == *d.id && !d.queued())
+            .ok_or_else(not_found)?;
+        let profile = self.app.partners().profile(partner).await?;
+        let endpoint = profile.webhook.ok_or_else(|| {
+            Problem::new(
+                ProblemKind::InvalidState,
+                "no webhook endpoint is configured; set one with PUT /api/partner",
+            )
+        })?;
+        let mut retried = delivery;
+        retried.url = endpoint.url.clone();
+        let attempt = self.attempt(&retried, &endpoint.secret).await;
+        let saved = records
+            .update(&key, |current: Option<WebhookDelivery>| {
+                let mut d = current.ok_or_else(not_found)?;
+                d.url = endpoint.url.clone();
+                d.attempts.push(attempt.clone());
+                Ok(crate::store::Edit::Write(d.clone(), d))
+            })
+            .await?;
+        Ok(DeliveryView::new(&saved))
+    }
+
+    /// `GET /api/outbox`: every email that was sent or recorded, newest
+    /// first (operators only).
+    pub async fn list_emails(
+        &self,
+        caller: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<OutboxEmailView>, Problem> {
+        caller.require_operator()?;
+        let (items, next_cursor) = keys::outbox()
+            .page(
+                self.app.records(),
+                page,
+                |e: &Email| e.status != EmailStatus::Queued,
+                async |_: &str| Ok(()),
+            )
+            .await?;
+        Ok(Page {
+            items: items.iter().map(OutboxEmailView::new).collect(),
+            next_cursor,
+        })
+    }
+}

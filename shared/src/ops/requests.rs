@@ -1,0 +1,699 @@
+//! Connecting an organization that already exists: the partner asks, the
+//! organization's admin approves or declines, the partner may withdraw.
+//!
+//! A request is written `proposed` (shown nowhere) with its approval email
+//! and event queued; the organization's [`Ledger`](crate::domain::Ledger)
+//! then decides, by one verified swap, whether it may be open (the commit:
+//! one open request per pair); only then is the email sent and the request
+//! shown. A decision is a verified swap of the request itself; approval also
+//! creates the relationship through [`super::Relationships`].
+
+use serde::{Deserialize, Serialize};
+
+use super::outbox::{Prepared, keys_of};
+use super::redemption::{LabelledCapability, link_problem};
+use super::{App, Page, PageRequest};
+use crate::auth::Principal;
+use crate::capabilities::{ConnectionType, FirstContact};
+use crate::clock::{Timestamp, readable};
+use crate::domain::connection::DEFAULT_REQUEST_TTL_DAYS;
+use crate::domain::{
+    Action, Actor, Connect, ConnectionRequest, EventType, Intent, Ledger, Locator, OpenRequest,
+    Organization, OrganizationId, PartnerProfile, Relationship, RelationshipId, RequestId,
+    RequestState, Source, Stamp, Via,
+};
+use crate::outbound::Transport;
+use crate::problem::{Problem, ProblemKind};
+use crate::store::{Edit, KeyValue, Writes, keys};
+use crate::token::{Claims, Purpose};
+use crate::validation::{Report, is_id};
+use crate::view::RequestView;
+
+/// `POST /api/connections` body.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    /// The organization to connect to.
+    pub organization_id: Option<String>,
+    /// The connection asked for.
+    pub connection: Option<String>,
+}
+
+/// What the approval page shows.
+#[derive(Debug, Serialize)]
+pub struct ApprovalPreview {
+    /// The request.
+    pub request_id: String,
+    /// Who asks.
+    pub partner_name: String,
+    /// The organization asked.
+    pub organization_id: String,
+    /// Its name.
+    pub organization_name: String,
+    /// The connection asked for.
+    pub connection: ConnectionType,
+    /// Its label.
+    pub connection_label: &'static str,
+    /// What it would grant.
+    pub capabilities: Vec<LabelledCapability>,
+    /// Who the first contact would be.
+    pub first_contact: FirstContact,
+    /// When the request expires (RFC 3339 in JSON).
+    pub expires_at: Timestamp,
+}
+
+/// How a decision is authorised.
+pub enum Authority<'a> {
+    /// The organization admin's bearer token.
+    Bearer(&'a Principal),
+    /// The token from the approval link.
+    Link(&'a str),
+}
+
+/// Connection requests.
+pub struct Requests<'a, S, T> {
+    pub(crate) app: &'a App<S, T>,
+}
+
+/// What a decision makes of a pending request.
+enum Decision {
+    Approve(Relationship),
+    Decline,
+}
+
+impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
+    /// `POST /api/connections`.
+    pub async fn create(
+        &self,
+        caller: &Principal,
+        request: NewRequest,
+    ) -> Result<RequestView, Problem> {
+        let partner = caller.partner_id()?;
+        let mut report = Report::new();
+        let raw_id =
+            report.required_text("/organization_id", request.organization_id.as_deref(), 64);
+        if !raw_id.is_empty() && !is_id(&raw_id) {
+            report.push("/organization_id", "is not an organization id");
+        }
+        let connection = match request.connection.as_deref().map(ConnectionType::parse) {
+            Some(Some(c)) => Some(c),
+            Some(None) => {
+                report.push(
+                    "/connection",
+                    "must be msp, reseller_with_support or reseller_without_support",
+                );
+                None
+            }
+            None => {
+                report.push("/connection", "is required");
+                None
+            }
+        };
+        report.finish().map_err(Problem::validation)?;
+        let connection = connection.unwrap_or(ConnectionType::ResellerWithoutSupport);
+        let org_id =
+            OrganizationId::parse(&raw_id).ok_or_else(|| Problem::not_found("organization"))?;
+
+        let app = self.app;
+        let now = app.now();
+        let known = app
+            .relationships()
+            .known(&org_id)
+            .await?
+            .ok_or_else(|| Problem::not_found("organization"))?;
+        if known.ledger.relationship(partner).is_some() {
+            return Err(already_connected());
+        }
+        // The ledger's open entry is checked against the request itself: one
+        // that was decided or withdrawn since no longer counts.
+        let mut stale = None;
+        if let Some(open) = known.ledger.open_request(partner, now) {
+            let (_, current) = self.load(partner, open.id.as_str()).await?;
+            if current.is_some_and(|r| r.opened() && r.check_open(now).is_ok()) {
+                return Err(duplicate());
+            }
+            stale = Some(open.id.clone());
+        }
+
+        let profile = app.partners().profile(partner).await?;
+        let records = app.records();
+        let n = keys::requests(partner).take(records, 1).await?.first;
+        let stamp = app.stamp(caller.actor());
+        let mut record = ConnectionRequest {
+            id: RequestId::new(n, app.random.as_ref()),
+            partner_id: partner.to_string(),
+            organization_id: org_id.clone(),
+            connection,
+            expires_at: now + u64::from(DEFAULT_REQUEST_TTL_DAYS) * 86_400,
+            state: RequestState::Proposed,
+            history: vec![stamp.event(Action::Created)],
+            intent: None,
+        };
+        let key = keys::request(partner, n);
+        let source = Source {
+            key: key.clone(),
+            event: stamp.id.clone(),
+        };
+        let mut writes = Writes::new();
+        let mut items = vec![
+            self.approval_email(&mut writes, &record, &known.organization, &profile, &source)
+                .await?,
+        ];
+        items.extend(
+            app.outbox()
+                .event(
+                    &mut writes,
+                    &profile,
+                    EventType::ConnectionRequested,
+                    event_data(&record, now)?,
+                    source,
+                )
+                .await?,
+        );
+        record.intent = Some(Intent {
+            connect: None,
+            deliver: keys_of(&items),
+        });
+        records.stage(&mut writes, key.clone(), &record)?;
+        records.stage(
+            &mut writes,
+            keys::request_locator(record.id.as_str()),
+            &Locator {
+                partner_id: partner.to_string(),
+            },
+        )?;
+        records.put_all(writes).await?;
+
+        // The commit: the ledger enters the request as the pair's open one.
+        let open = OpenRequest {
+            id: record.id.clone(),
+            expires_at: record.expires_at,
+        };
+        let entered = records
+            .update(&keys::ledger(org_id.as_str()), |current: Option<Ledger>| {
+                let mut ledger = current.ok_or_else(|| {
+                    Problem::new(ProblemKind::Internal, "the organization lost its ledger")
+                })?;
+                if ledger.relationship(partner).is_some() {
+                    return Ok(Edit::Keep(Err(already_connected())));
+                }
+                if let Some(o) = ledger.open_request(partner, now)
+                    && o.id != open.id
+                    && Some(&o.id) != stale.as_ref()
+                {
+                    return Ok(Edit::Keep(Err(duplicate())));
+                }
+                ledger
+                    .partners
+                    .entry(partner.to_string())
+                    .or_default()
+                    .open_request = Some(open.clone());
+                Ok(Edit::Write(ledger, Ok(())))
+            })
+            .await?;
+        if let Err(refused) = entered {
+            record.state = RequestState::Refused;
+            records.put(&key, &record).await?;
+            app.outbox().abandon(&items).await?;
+            return Err(refused);
+        }
+        let record = self
+            .settle(&key, record, Some(items), Some(&profile), true)
+            .await?;
+        Ok(RequestView::new(&record, now))
+    }
+
+    /// Stages the approval email: the link goes to the organization's admin,
+    /// never to the partner.
+    async fn approval_email(
+        &self,
+        writes: &mut Writes,
+        record: &ConnectionRequest,
+        organization: &Organization,
+        profile: &PartnerProfile,
+        source: &Source,
+    ) -> Result<Prepared, Problem> {
+        let token = self
+            .app
+            .keys
+            .sign(&Claims {
+                purpose: Purpose::Connect,
+                record_id: record.id.to_string(),
+                partner_id: Some(record.partner_id.clone()),
+                organization_id: Some(record.organization_id.to_string()),
+                subject: None,
+                role: None,
+                issued_at: record.created_at(),
+                expires_at: record.expires_at,
+                generation: 0,
+            })
+            .map_err(|e| {
+                Problem::new(
+                    ProblemKind::Internal,
+                    format!("cannot sign the approval link: {e}"),
+                )
+            })?;
+        let link = self.app.public_link(&format!("/connect/{token}"));
+        let subject = format!(
+            "{} asks to connect to {}",
+            profile.display_name, organization.details.company.name
+        );
+        let text = format!(
+            "Hello,\n\n{} asks to be connected to {} on {} as {}.\n\nReview the request and approve or decline it here:\n{link}\n\n\
+             The request expires on {}. Your organization's settings stay as they are either way.\n",
+            profile.display_name,
+            organization.details.company.name,
+            self.app.config.vendor_name,
+            record.connection.label(),
+            readable(record.expires_at),
+        );
+        self.app
+            .outbox()
+            .email(
+                writes,
+                &organization.admin_email,
+                subject,
+                text,
+                source.clone(),
+            )
+            .await
+    }
+
+    /// Carries out what the request's intent still owes and clears it. A
+    /// `proposed` request is opened first if the ledger entered it (`entered`
+    /// when the caller just saw it do so); one the ledger did not enter stays
+    /// as it is, shown nowhere.
+    async fn settle(
+        &self,
+        key: &str,
+        record: ConnectionRequest,
+        items: Option<Vec<Prepared>>,
+        profile: Option<&PartnerProfile>,
+        entered: bool,
+    ) -> Result<ConnectionRequest, Problem> {
+        let app = self.app;
+        let proposed = record.state == RequestState::Proposed;
+        if proposed && !entered {
+            let known = app.relationships().known(&record.organization_id).await?;
+            let open = known.as_ref().and_then(|k| {
+                k.ledger
+                    .partners
+                    .get(&record.partner_id)?
+                    .open_request
+                    .as_ref()
+            });
+            if open.is_none_or(|o| o.id != record.id) {
+                return Ok(record);
+            }
+        }
+        let intent = record.intent.clone().unwrap_or_default();
+        if !proposed && record.intent.is_none() {
+            return Ok(record);
+        }
+        let mut joined = None;
+        if let Some(connect) = &intent.connect {
+            joined = app.relationships().connect(connect).await?;
+        }
+        match items {
+            Some(items) => app.outbox().deliver(items, profile).await?,
+            None => app.outbox().deliver_keys(&intent.deliver).await?,
+        };
+        let id = record.id.clone();
+        app.records()
+            .update(key, |current: Option<ConnectionRequest>| {
+                let mut r = current
+                    .filter(|r| r.id == id)
+                    .ok_or_else(|| Problem::not_found("connection request"))?;
+                if r.state == RequestState::Proposed {
+                    r.state = RequestState::Pending;
+                }
+                if let Some(now) = r.intent.as_mut() {
+                    if intent.connect.is_some() && now.connect == intent.connect {
+                        now.connect = None;
+                        if let (Some(existing), RequestState::Approved { relationship_id }) =
+                            (&joined, &mut r.state)
+                        {
+                            *relationship_id = existing.clone();
+                        }
+                    }
+                    now.deliver.retain(|k| !intent.deliver.contains(k));
+                    if now.connect.is_none() && now.deliver.is_empty() {
+                        r.intent = None;
+                    }
+                }
+                Ok(Edit::Write(r.clone(), r))
+            })
+            .await
+    }
+
+    /// Finishes the request at `slot` if a commit left it unfinished.
+    pub(crate) async fn finish(
+        &self,
+        partner: &str,
+        slot: u64,
+    ) -> Result<Option<ConnectionRequest>, Problem> {
+        let key = keys::request(partner, slot);
+        let Some(record) = self.app.records().get::<ConnectionRequest>(&key).await? else {
+            return Ok(None);
+        };
+        self.settle(&key, record, None, None, false).await.map(Some)
+    }
+
+    /// One of the partner's requests by id, finished if a commit left it
+    /// unfinished: its key, and the record if there is one of that id.
+    async fn load(
+        &self,
+        partner: &str,
+        id: &str,
+    ) -> Result<(String, Option<ConnectionRequest>), Problem> {
+        let id = RequestId::parse(id).ok_or_else(|| Problem::not_found("connection request"))?;
+        let key = keys::request(partner, id.slot());
+        let record = match self.app.records().get::<ConnectionRequest>(&key).await? {
+            Some(r) if r.id == id => Some(self.settle(&key, r, None, None, false).await?),
+            _ => None,
+        };
+        Ok((key, record))
+    }
+
+    /// One of the partner's opened requests; any other id is not found.
+    async fn opened(
+        &self,
+        partner: &str,
+        id: &str,
+    ) -> Result<(String, ConnectionRequest), Problem> {
+        match self.load(partner, id).await? {
+            (key, Some(r)) if r.opened() => Ok((key, r)),
+            _ => Err(Problem::not_found("connection request")),
+        }
+    }
+
+    /// `GET /api/connections`: the partner's requests, newest first.
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<RequestView>, Problem> {
+        let partner = caller.partner_id()?;
+        let now = self.app.now();
+        let requests = keys::requests(partner);
+        let (items, next_cursor) = requests
+            .page(
+                self.app.records(),
+                page,
+                |r: &ConnectionRequest| r.state != RequestState::Refused,
+                async |_: &str| Ok::<(), Problem>(()),
+            )
+            .await?;
+        let mut views = Vec::with_capacity(items.len());
+        for r in items {
+            let r = if r.state == RequestState::Proposed || r.intent.is_some() {
+                let key = requests.slot(r.id.slot());
+                self.settle(&key, r, None, None, false).await?
+            } else {
+                r
+            };
+            if r.opened() {
+                views.push(RequestView::new(&r, now));
+            }
+        }
+        Ok(Page {
+            items: views,
+            next_cursor,
+        })
+    }
+
+    /// `POST /api/connections/:id/withdraw`.
+    pub async fn withdraw(&self, caller: &Principal, id: &str) -> Result<RequestView, Problem> {
+        let partner = caller.partner_id()?;
+        let (key, record) = self.opened(partner, id).await?;
+        let stamp = self.app.stamp(caller.actor());
+        let record = self
+            .app
+            .records()
+            .update(&key, |current: Option<ConnectionRequest>| {
+                let mut r = current
+                    .filter(|r| r.id == record.id)
+                    .ok_or_else(|| Problem::not_found("connection request"))?;
+                r.decide(RequestState::Withdrawn, Action::Withdrawn, &stamp)?;
+                Ok(Edit::Write(r.clone(), r))
+            })
+            .await?;
+        Ok(RequestView::new(&record, self.app.now()))
+    }
+
+    /// Finds a request for its organization's side, checking the authority.
+    async fn for_decision(
+        &self,
+        id: &str,
+        authority: &Authority<'_>,
+    ) -> Result<(String, ConnectionRequest, Actor), Problem> {
+        let not_found = || Problem::not_found("connection request");
+        let (partner, actor_org) = match authority {
+            Authority::Link(token) => {
+                let claims = self
+                    .app
+                    .keys
+                    .verify(token, Purpose::Connect, self.app.now())
+                    .map_err(|e| link_problem(e, "approval"))?;
+                if claims.record_id != id {
+                    return Err(not_found());
+                }
+                (
+                    claims.partner_id.ok_or_else(not_found)?,
+                    claims.organization_id,
+                )
+            }
+            Authority::Bearer(principal) => {
+                let org = principal.organization_id()?;
+                let locator: Locator = self
+                    .app
+                    .records()
+                    .get(&keys::request_locator(id))
+                    .await?
+                    .ok_or_else(not_found)?;
+                (locator.partner_id, Some(org.to_string()))
+            }
+        };
+        if !is_id(&partner) {
+            return Err(not_found());
+        }
+        let (key, record) = self.opened(&partner, id).await?;
+        // Another organization's request is not found, as for partners.
+        if actor_org.as_deref() != Some(record.organization_id.as_str()) {
+            return Err(not_found());
+        }
+        let actor = match authority {
+            Authority::Bearer(p) => p.actor(),
+            Authority::Link(_) => Actor::ApprovalLink {
+                organization_id: record.organization_id.to_string(),
+            },
+        };
+        Ok((key, record, actor))
+    }
+
+    /// `GET /connect/:token`: what the admin is asked to approve.
+    pub async fn preview(&self, token: &str) -> Result<ApprovalPreview, Problem> {
+        let app = self.app;
+        let claims = app
+            .keys
+            .verify(token, Purpose::Connect, app.now())
+            .map_err(|e| link_problem(e, "approval"))?;
+        let (_, record, _) = self
+            .for_decision(&claims.record_id, &Authority::Link(token))
+            .await?;
+        record.check_open(app.now())?;
+        let profile = app.partners().profile(&record.partner_id).await?;
+        let known = app
+            .relationships()
+            .known(&record.organization_id)
+            .await?
+            .ok_or_else(|| Problem::not_found("organization"))?;
+        Ok(ApprovalPreview {
+            request_id: record.id.to_string(),
+            partner_name: profile.display_name,
+            organization_id: known.organization.id.to_string(),
+            organization_name: known.organization.details.company.name,
+            connection: record.connection,
+            connection_label: record.connection.label(),
+            capabilities: LabelledCapability::column(record.connection),
+            first_contact: record.connection.first_contact(),
+            expires_at: Timestamp(record.expires_at),
+        })
+    }
+
+    /// `POST /api/connections/:id/approve`: creates the relationship; the
+    /// organization's record is not touched.
+    pub async fn approve(
+        &self,
+        id: &str,
+        authority: Authority<'_>,
+    ) -> Result<RequestView, Problem> {
+        let (key, record, actor) = self.for_decision(id, &authority).await?;
+        let app = self.app;
+        record.check_open(app.now())?;
+        let known = app
+            .relationships()
+            .known(&record.organization_id)
+            .await?
+            .ok_or_else(|| Problem::not_found("organization"))?;
+        if known.ledger.relationship(&record.partner_id).is_some() {
+            return Err(Problem::new(
+                ProblemKind::AlreadyConnected,
+                "this partner is already connected",
+            ));
+        }
+        let profile = app.partners().profile(&record.partner_id).await?;
+        let relationship = Relationship {
+            id: RelationshipId::new(app.random.as_ref()),
+            partner_id: record.partner_id.clone(),
+            partner_name: profile.display_name.clone(),
+            organization_id: record.organization_id.clone(),
+            organization_name: known.organization.details.company.name.clone(),
+            connection: record.connection,
+            since: app.now(),
+            via: Via::ConnectionRequest {
+                id: record.id.clone(),
+            },
+        };
+        self.decide(
+            &key,
+            record,
+            actor,
+            &profile,
+            Decision::Approve(relationship),
+        )
+        .await
+    }
+
+    /// `POST /api/connections/:id/decline`.
+    pub async fn decline(
+        &self,
+        id: &str,
+        authority: Authority<'_>,
+    ) -> Result<RequestView, Problem> {
+        let (key, record, actor) = self.for_decision(id, &authority).await?;
+        let profile = self.app.partners().profile(&record.partner_id).await?;
+        self.decide(&key, record, actor, &profile, Decision::Decline)
+            .await
+    }
+
+    /// The admin's decision: prepare (the relationship's slots, the event),
+    /// commit by a verified swap of the request, carry out.
+    async fn decide(
+        &self,
+        key: &str,
+        record: ConnectionRequest,
+        actor: Actor,
+        profile: &PartnerProfile,
+        decision: Decision,
+    ) -> Result<RequestView, Problem> {
+        let app = self.app;
+        let records = app.records();
+        let stamp: Stamp = app.stamp(actor);
+        let (state, action, event) = match &decision {
+            Decision::Approve(r) => (
+                RequestState::Approved {
+                    relationship_id: r.id.clone(),
+                },
+                Action::Approved,
+                EventType::ConnectionApproved,
+            ),
+            Decision::Decline => (
+                RequestState::Declined,
+                Action::Declined,
+                EventType::ConnectionDeclined,
+            ),
+        };
+        let mut writes = Writes::new();
+        let connect = match decision {
+            Decision::Approve(relationship) => {
+                let reserved = app
+                    .relationships()
+                    .reserve(
+                        &mut writes,
+                        &record.partner_id,
+                        &record.organization_id,
+                        key,
+                    )
+                    .await?;
+                Some((
+                    Connect {
+                        relationship,
+                        customer_slot: reserved.customer,
+                        partner_slot: reserved.partner,
+                        organization: None,
+                    },
+                    reserved,
+                ))
+            }
+            Decision::Decline => None,
+        };
+        let mut decided = record.clone();
+        decided.decide(state.clone(), action, &stamp)?;
+        let source = Source {
+            key: key.to_string(),
+            event: stamp.id.clone(),
+        };
+        let items: Vec<Prepared> = app
+            .outbox()
+            .event(
+                &mut writes,
+                profile,
+                event,
+                event_data(&decided, stamp.at)?,
+                source,
+            )
+            .await?
+            .into_iter()
+            .collect();
+        records.put_all(writes).await?;
+        let committed = records
+            .update(key, |current: Option<ConnectionRequest>| {
+                let mut r = current
+                    .filter(|r| r.id == record.id)
+                    .ok_or_else(|| Problem::not_found("connection request"))?;
+                r.decide(state.clone(), action, &stamp)?;
+                let intent = r.intent.get_or_insert_with(Intent::default);
+                intent.connect = connect.as_ref().map(|(c, _)| c.clone());
+                intent.deliver.extend(keys_of(&items));
+                Ok(Edit::Write(r.clone(), r))
+            })
+            .await;
+        let committed = match committed {
+            Ok(r) => r,
+            Err(problem) => {
+                if let Some((_, reserved)) = connect {
+                    app.relationships()
+                        .release(&record.partner_id, &record.organization_id, reserved)
+                        .await?;
+                }
+                app.outbox().abandon(&items).await?;
+                return Err(problem);
+            }
+        };
+        let settled = self
+            .settle(key, committed, Some(items), Some(profile), false)
+            .await?;
+        Ok(RequestView::new(&settled, app.now()))
+    }
+}
+
+fn already_connected() -> Problem {
+    Problem::new(
+        ProblemKind::AlreadyConnected,
+        "you are already connected to this organization",
+    )
+}
+
+fn duplicate() -> Problem {
+    Problem::new(
+        ProblemKind::DuplicateRequest,
+        "you already have an open request for this organization; withdraw it or wait for a decision",
+    )
+}
+
+fn event_data(record: &ConnectionRequest, now: u64) -> Result<serde_json::Value, Problem> {
+    let mut view = RequestView::new(record, now);
+    view.history.clear();
+    serde_json::to_value(view).map_err(|e| Problem::new(ProblemKind::Internal, e.to_string()))
+}

@@ -1,0 +1,435 @@
+//! Stores for native tests (feature `testing`): an in-memory [`KeyValue`]
+//! with call counters, and [`FaultyStore`], which fails or stops an
+//! operation at a chosen write, as a crash, a trap or a timeout would.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use super::{KeyValue, StoreError};
+
+/// Round trips made so far, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CallCounts {
+    /// `get` calls.
+    pub get: usize,
+    /// `get_many` calls.
+    pub get_many: usize,
+    /// `set` calls.
+    pub set: usize,
+    /// `set_many` calls.
+    pub set_many: usize,
+    /// `delete` calls.
+    pub delete: usize,
+    /// `increment` calls.
+    pub increment: usize,
+    /// `cas_begin` plus `cas_swap` calls.
+    pub cas: usize,
+}
+
+impl CallCounts {
+    /// All round trips.
+    pub fn total(&self) -> usize {
+        self.get
+            + self.get_many
+            + self.set
+            + self.set_many
+            + self.delete
+            + self.increment
+            + self.cas
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    get: AtomicUsize,
+    get_many: AtomicUsize,
+    set: AtomicUsize,
+    set_many: AtomicUsize,
+    delete: AtomicUsize,
+    increment: AtomicUsize,
+    cas: AtomicUsize,
+}
+
+/// A thread-safe map with a version per key for compare-and-swap, truthful
+/// in every report.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<String, (u64, Vec<u8>)>>,
+    next_version: AtomicU64,
+    counters: Counters,
+}
+
+/// A compare-and-swap handle: the key and the version seen.
+#[derive(Debug)]
+pub struct MemoryCas {
+    key: String,
+    seen: Option<u64>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Vec<u8>)>> {
+        // A panic while holding the lock cannot leave a half-written entry.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn version(&self) -> u64 {
+        self.next_version.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Every key and value, sorted: for "nothing was written" checks.
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        self.entries()
+            .iter()
+            .map(|(k, (_, v))| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Round trips made so far.
+    pub fn calls(&self) -> CallCounts {
+        let c = &self.counters;
+        CallCounts {
+            get: c.get.load(Ordering::SeqCst),
+            get_many: c.get_many.load(Ordering::SeqCst),
+            set: c.set.load(Ordering::SeqCst),
+            set_many: c.set_many.load(Ordering::SeqCst),
+            delete: c.delete.load(Ordering::SeqCst),
+            increment: c.increment.load(Ordering::SeqCst),
+            cas: c.cas.load(Ordering::SeqCst),
+        }
+    }
+
+    fn write(&self, key: &str, value: &[u8]) {
+        let version = self.version();
+        self.entries()
+            .insert(key.to_string(), (version, value.to_vec()));
+    }
+}
+
+fn bump(counter: &AtomicUsize) {
+    counter.fetch_add(1, Ordering::SeqCst);
+}
+
+impl KeyValue for MemoryStore {
+    type Cas = MemoryCas;
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        bump(&self.counters.get);
+        Ok(self.entries().get(key).map(|(_, v)| v.clone()))
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        bump(&self.counters.get_many);
+        let entries = self.entries();
+        Ok(keys
+            .iter()
+            .map(|k| entries.get(k).map(|(_, v)| v.clone()))
+            .collect())
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        bump(&self.counters.set);
+        self.write(key, value);
+        Ok(())
+    }
+
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        bump(&self.counters.set_many);
+        for (key, value) in entries {
+            self.write(key, value);
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        bump(&self.counters.delete);
+        self.entries().remove(key);
+        Ok(())
+    }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        bump(&self.counters.increment);
+        let version = self.version();
+        let mut entries = self.entries();
+        let current = match entries.get(key) {
+            Some((_, bytes)) => {
+                let raw: [u8; 8] =
+                    bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt {
+                            key: key.to_string(),
+                            why: "counter is not 8 bytes".into(),
+                        })?;
+                i64::from_le_bytes(raw)
+            }
+            None => 0,
+        };
+        let next = current
+            .checked_add(delta)
+            .ok_or_else(|| StoreError::Backend(format!("counter {key} overflows")))?;
+        // Like Spin's backends, an increment creates an absent key, even by zero.
+        entries.insert(key.to_string(), (version, next.to_le_bytes().to_vec()));
+        Ok(next)
+    }
+
+    async fn cas_begin(&self, key: &str) -> Result<(MemoryCas, Option<Vec<u8>>), StoreError> {
+        bump(&self.counters.cas);
+        let entries = self.entries();
+        let entry = entries.get(key);
+        Ok((
+            MemoryCas {
+                key: key.to_string(),
+                seen: entry.map(|(version, _)| *version),
+            },
+            entry.map(|(_, v)| v.clone()),
+        ))
+    }
+
+    async fn cas_swap(&self, cas: MemoryCas, value: &[u8]) -> Result<bool, StoreError> {
+        bump(&self.counters.cas);
+        let version = self.version();
+        let mut entries = self.entries();
+        if entries.get(&cas.key).map(|(v, _)| *v) != cas.seen {
+            return Ok(false);
+        }
+        entries.insert(cas.key, (version, value.to_vec()));
+        Ok(true)
+    }
+}
+
+/// What [`FaultyStore`] does at its chosen write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The request ends just before write `k` (from 1): that write and every
+    /// later call fail, as after a crash, a trap or a timeout.
+    StopBefore(usize),
+    /// Write `k` fails with an error and is not applied; the request goes on.
+    Fail(usize),
+    /// Write `k` is applied but reported as failed: a compare-and-swap
+    /// answers `false`, any other write an error (Spin's Redis store today).
+    AppliedButReportedFailed(usize),
+    /// A compare-and-swap at write `k` is not applied but reported as
+    /// written (Spin's Redis store once its UNWATCH is fixed); other writes
+    /// at `k` are applied normally.
+    LostButReportedWon(usize),
+}
+
+impl Fault {
+    fn at(self) -> usize {
+        match self {
+            Fault::StopBefore(k)
+            | Fault::Fail(k)
+            | Fault::AppliedButReportedFailed(k)
+            | Fault::LostButReportedWon(k) => k,
+        }
+    }
+}
+
+/// A store that injects one [`Fault`] at the `k`-th write it is asked to do.
+/// Writes are `set`, each entry of `set_many`, `delete`, `increment` and
+/// `cas_swap`; reads are never faulted, but after [`Fault::StopBefore`] they
+/// fail too.
+#[derive(Debug)]
+pub struct FaultyStore<S> {
+    inner: S,
+    fault: Option<Fault>,
+    writes: AtomicUsize,
+    stopped: AtomicBool,
+}
+
+/// What happens to one write.
+enum Fate {
+    Apply,
+    Stop,
+    Fail,
+    ApplyButFail,
+    LoseButWin,
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("the request was stopped (injected)".into())
+}
+
+fn injected() -> StoreError {
+    StoreError::Backend("injected write failure".into())
+}
+
+impl<S: KeyValue> FaultyStore<S> {
+    /// `inner` with `fault` (or none, to count writes).
+    pub fn new(inner: S, fault: Option<Fault>) -> FaultyStore<S> {
+        FaultyStore {
+            inner,
+            fault,
+            writes: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// How many writes were asked for so far.
+    pub fn writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
+    }
+
+    /// Whether the fault was reached.
+    pub fn fired(&self) -> bool {
+        self.fault.is_some_and(|f| self.writes() >= f.at())
+    }
+
+    fn alive(&self) -> Result<(), StoreError> {
+        if self.stopped.load(Ordering::SeqCst) {
+            Err(stopped())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn next_write(&self) -> Result<Fate, StoreError> {
+        self.alive()?;
+        let k = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(match self.fault {
+            Some(f) if f.at() == k => match f {
+                Fault::StopBefore(_) => {
+                    self.stopped.store(true, Ordering::SeqCst);
+                    Fate::Stop
+                }
+                Fault::Fail(_) => Fate::Fail,
+                Fault::AppliedButReportedFailed(_) => Fate::ApplyButFail,
+                Fault::LostButReportedWon(_) => Fate::LoseButWin,
+            },
+            _ => Fate::Apply,
+        })
+    }
+
+    /// A plain write under the plan.
+    async fn write(
+        &self,
+        apply: impl AsyncFnOnce() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        match self.next_write()? {
+            Fate::Stop => Err(stopped()),
+            Fate::Fail => Err(injected()),
+            Fate::ApplyButFail => {
+                apply().await?;
+                Err(injected())
+            }
+            Fate::Apply | Fate::LoseButWin => apply().await,
+        }
+    }
+}
+
+impl<S: KeyValue> KeyValue for FaultyStore<S> {
+    type Cas = S::Cas;
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.alive()?;
+        self.inner.get(key).await
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.alive()?;
+        self.inner.get_many(keys).await
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.write(async || self.inner.set(key, value).await).await
+    }
+
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        // Entry by entry, so a batch can be cut in the middle.
+        for (key, value) in entries {
+            self.set(key, value).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.write(async || self.inner.delete(key).await).await
+    }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        match self.next_write()? {
+            Fate::Stop => Err(stopped()),
+            Fate::Fail => Err(injected()),
+            Fate::ApplyButFail => {
+                self.inner.increment(key, delta).await?;
+                Err(injected())
+            }
+            Fate::Apply | Fate::LoseButWin => self.inner.increment(key, delta).await,
+        }
+    }
+
+    async fn cas_begin(&self, key: &str) -> Result<(Self::Cas, Option<Vec<u8>>), StoreError> {
+        self.alive()?;
+        self.inner.cas_begin(key).await
+    }
+
+    async fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError> {
+        match self.next_write()? {
+            Fate::Stop => Err(stopped()),
+            Fate::Fail => Err(injected()),
+            Fate::ApplyButFail => {
+                self.inner.cas_swap(cas, value).await?;
+                Ok(false)
+            }
+            Fate::LoseButWin => Ok(true),
+            Fate::Apply => self.inner.cas_swap(cas, value).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    #[test]
+    fn cas_fails_after_a_concurrent_write() {
+        block_on(async {
+            let s = MemoryStore::new();
+            let (cas, current) = s.cas_begin("k").await.expect("begin");
+            assert_eq!(current, None);
+            s.set("k", b"other").await.expect("set");
+            assert!(!s.cas_swap(cas, b"mine").await.expect("swap"));
+            let (cas, current) = s.cas_begin("k").await.expect("begin");
+            assert_eq!(current.as_deref(), Some(&b"other"[..]));
+            assert!(s.cas_swap(cas, b"mine").await.expect("swap"));
+        });
+    }
+
+    #[test]
+    fn a_stopped_request_writes_nothing_more_and_reads_nothing() {
+        block_on(async {
+            let s = MemoryStore::new();
+            let f = FaultyStore::new(&s, Some(Fault::StopBefore(2)));
+            f.set("a", b"1").await.expect("first write");
+            assert!(f.set_many(&[("b".into(), b"2".to_vec())]).await.is_err());
+            assert!(f.get("a").await.is_err(), "the request is over");
+            assert_eq!(s.snapshot().len(), 1);
+            assert!(f.fired());
+        });
+    }
+
+    #[test]
+    fn swaps_can_be_misreported_both_ways() {
+        block_on(async {
+            let s = MemoryStore::new();
+            s.set("k", b"0").await.expect("set");
+            let f = FaultyStore::new(&s, Some(Fault::AppliedButReportedFailed(1)));
+            let (cas, _) = f.cas_begin("k").await.expect("begin");
+            assert_eq!(f.cas_swap(cas, b"1").await, Ok(false));
+            assert_eq!(s.get("k").await.expect("get").as_deref(), Some(&b"1"[..]));
+            let f = FaultyStore::new(&s, Some(Fault::LostButReportedWon(1)));
+            let (cas, _) = f.cas_begin("k").await.expect("begin");
+            assert_eq!(f.cas_swap(cas, b"2").await, Ok(true));
+            assert_eq!(s.get("k").await.expect("get").as_deref(), Some(&b"1"[..]));
+        });
+    }
+}
