@@ -46,3 +46,9 @@ impl Entropy for CountingEntropy {
         }
     }
 }
+
+impl<E: Entropy + ?Sized> Entropy for std::sync::Arc<E> {
+    fn fill(&self, buf: &mut [u8]) {
+        (**self).fill(buf)
+    }
+}

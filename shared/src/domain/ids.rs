@@ -133,6 +133,16 @@ random_id!(
 );
 
 impl OrganizationId {
+    /// The id of the organization a redemption of `invite` registers: the
+    /// same for every attempt, so that attempts cut short and racing ones
+    /// reserve their list slots where the winner's organization is read.
+    pub fn registered_by(invite: &InviteId) -> OrganizationId {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("organization of {invite}").as_bytes());
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        OrganizationId(format!("org_{hex}"))
+    }
+
     /// An organization id given from outside (a token, a path, a body):
     /// any [`is_id`] string, since the platform names its own organizations.
     pub fn parse(id: &str) -> Option<OrganizationId> {

@@ -507,7 +507,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
                 self.app.records(),
                 page,
                 |i: &Invite| status.is_none_or(|s| i.status(now) == s),
-                async |_: &str| Ok::<(), Problem>(()),
+                async |_: &str| Ok::<bool, Problem>(true),
             )
             .await?;
         let mut views = Vec::with_capacity(items.len());

@@ -141,14 +141,23 @@ impl<S: KeyValue, T: Transport> App<S, T> {
 
     /// Rolls forward the commit recorded at `key`, if it is unfinished: the
     /// one way a request finishes what another left (a placeholder names
-    /// such a key; so does an item's source).
-    pub async fn finish(&self, key: &str) -> Result<(), Problem> {
+    /// such a key; so does an item's source). Answers whether the record is
+    /// final (no state change or intent can follow), so that a placeholder
+    /// naming it that is still unfilled never will be.
+    pub async fn finish(&self, key: &str) -> Result<bool, Problem> {
         match keys::commit(key) {
             Some(keys::Commit::Invite { partner, slot }) => {
-                self.invites().finish(&partner, slot).await.map(drop)
+                let invite = self.invites().finish(&partner, slot).await?;
+                Ok(invite.is_none_or(|i| {
+                    i.intent.is_none() && !matches!(i.state, crate::domain::InviteState::Pending)
+                }))
             }
             Some(keys::Commit::Request { partner, slot }) => {
-                self.requests().finish(&partner, slot).await.map(drop)
+                let request = self.requests().finish(&partner, slot).await?;
+                Ok(request.is_none_or(|r| {
+                    use crate::domain::RequestState::{Pending, Proposed};
+                    r.intent.is_none() && !matches!(r.state, Pending | Proposed)
+                }))
             }
             None => Err(Problem::new(
                 ProblemKind::Internal,

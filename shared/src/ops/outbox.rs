@@ -263,7 +263,7 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
                 self.app.records(),
                 page,
                 |d: &WebhookDelivery| !d.queued(),
-                async |_: &str| Ok(()),
+                async |_: &str| Ok::<bool, Problem>(true),
             )
             .await?;
         Ok(Page {
@@ -324,7 +324,7 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
                 self.app.records(),
                 page,
                 |e: &Email| e.status != EmailStatus::Queued,
-                async |_: &str| Ok(()),
+                async |_: &str| Ok::<bool, Problem>(true),
             )
             .await?;
         Ok(Page {

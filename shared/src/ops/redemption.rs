@@ -382,7 +382,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
         }
         report.finish().map_err(Problem::validation)?;
         Ok(Organization {
-            id: OrganizationId::new(self.app.random.as_ref()),
+            id: OrganizationId::registered_by(&invite.id),
             admin_email: invite.customer.contact.email.clone(),
             details,
             settings: serde_json::Map::new(),

@@ -401,7 +401,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 self.app.records(),
                 page,
                 |r: &ConnectionRequest| r.state != RequestState::Refused,
-                async |_: &str| Ok::<(), Problem>(()),
+                async |_: &str| Ok::<bool, Problem>(true),
             )
             .await?;
         let mut views = Vec::with_capacity(items.len());

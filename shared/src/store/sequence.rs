@@ -12,7 +12,7 @@
 
 use serde::de::DeserializeOwned;
 
-use super::{KeyValue, Records, Slot, StoreError};
+use super::{KeyValue, Records, Slot, StoreError, Writes, record};
 use crate::problem::{Problem, ProblemKind};
 
 /// Largest page a list returns.
@@ -130,15 +130,17 @@ impl Sequence {
     }
 
     /// One page, newest first, of the records for which `keep` holds.
-    /// Placeholders met on the way are handed to `finish` (which rolls their
-    /// commit forward) and read again; one still pending is left out, as an
-    /// operation not yet committed.
+    /// Placeholders met on the way are handed to `finish`, which rolls their
+    /// commit forward and answers whether that commit is final; they are
+    /// then read again. One still pending is left out, as an operation not
+    /// yet committed; if its commit is final it never will be filled, and
+    /// becomes a gap (only its reserving operation ever wrote that slot).
     pub async fn page<S, T>(
         &self,
         records: Records<'_, S>,
         page: PageRequest,
         keep: impl Fn(&T) -> bool,
-        finish: impl AsyncFn(&str) -> Result<(), Problem>,
+        finish: impl AsyncFn(&str) -> Result<bool, Problem>,
     ) -> Result<(Vec<T>, Option<String>), Problem>
     where
         S: KeyValue,
@@ -168,17 +170,25 @@ impl Sequence {
                 })
                 .collect();
             if !pending.is_empty() {
-                let mut finished: Vec<&str> = Vec::new();
+                let mut finals: Vec<(&str, bool)> = Vec::new();
                 for (_, commit) in &pending {
-                    if !finished.contains(&commit.as_str()) {
-                        finish(commit).await?;
-                        finished.push(commit);
+                    if !finals.iter().any(|(c, _)| *c == commit.as_str()) {
+                        finals.push((commit, finish(commit).await?));
                     }
                 }
                 let again: Vec<String> = pending.iter().map(|(i, _)| keys[*i].clone()).collect();
-                for ((i, _), slot) in pending.iter().zip(records.slots(&again).await?) {
-                    found[*i] = slot;
+                let mut dead = Writes::new();
+                for ((i, commit), slot) in pending.iter().zip(records.slots(&again).await?) {
+                    let is_final = finals.iter().any(|(c, f)| *c == commit.as_str() && *f);
+                    found[*i] = match slot {
+                        Slot::Pending(_) if is_final => {
+                            dead.raw(keys[*i].clone(), record::gap());
+                            Slot::Gap
+                        }
+                        other => other,
+                    };
                 }
+                records.put_all(dead).await?;
             }
             items.extend(
                 found

@@ -1,6 +1,8 @@
 //! A whole app on the in-memory store, with a clock the test moves.
 #![allow(dead_code)]
 
+pub mod invariants;
+
 use std::sync::Arc;
 
 use partner_invites::auth::Principal;
@@ -29,6 +31,9 @@ pub struct World {
     pub store: MemoryStore,
     pub transport: RecordingTransport,
     pub clock: Arc<ManualClock>,
+    /// One source for every app of the world, so ids and write nonces are
+    /// unique across them, as the platform's randomness makes them.
+    pub random: Arc<CountingEntropy>,
     pub relay: Option<String>,
 }
 
@@ -38,17 +43,34 @@ impl World {
             store: MemoryStore::new(),
             transport: RecordingTransport::default(),
             clock: Arc::new(ManualClock::at(START)),
+            random: Arc::new(CountingEntropy::default()),
             relay: None,
         }
     }
 
+    /// A world whose emails go to a relay (the recording transport).
+    pub fn relayed() -> World {
+        World {
+            relay: Some("https://relay.example/send".into()),
+            ..World::new()
+        }
+    }
+
     pub fn app(&self) -> TestApp<'_> {
+        self.app_on(&self.store)
+    }
+
+    /// An app of this world over another store (a fault-injecting one).
+    pub fn app_on<S: partner_invites::store::KeyValue>(
+        &self,
+        store: S,
+    ) -> App<S, &RecordingTransport> {
         App {
-            store: &self.store,
+            store,
             transport: &self.transport,
             keys: KeyRing::parse(RING).expect("test ring"),
             clock: Box::new(self.clock.clone()),
-            random: Box::new(CountingEntropy::default()),
+            random: Box::new(self.random.clone()),
             config: Config {
                 public_base_url: "https://invites.example".into(),
                 mail_relay_url: self.relay.clone(),

@@ -1,0 +1,407 @@
+//! What must hold of the whole store once every operation has finished or
+//! been finished by a later request: written down once, checked after every
+//! injected fault (`tests/faults.rs`) and after the flow tests that want it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use partner_invites::domain::{
+    Action, ConnectionRequest, Email, EmailStatus, Invite, InviteState, Ledger, Organization,
+    PartnerProfile, Relationship, RequestState, Via, WebhookDelivery,
+};
+use partner_invites::store::Slot;
+use partner_invites::store::record::decode;
+
+/// Every record in a store snapshot, by kind.
+#[derive(Debug, Default)]
+pub struct Contents {
+    pub invites: BTreeMap<String, Invite>,
+    pub requests: BTreeMap<String, ConnectionRequest>,
+    pub organizations: BTreeMap<String, Organization>,
+    pub ledgers: BTreeMap<String, Ledger>,
+    pub profiles: BTreeMap<String, PartnerProfile>,
+    /// `(partner, slot) -> entry` of the partners' customer lists.
+    pub customers: BTreeMap<(String, u64), Slot<Relationship>>,
+    /// `(organization, slot) -> entry` of the organizations' partner lists.
+    pub partners: BTreeMap<(String, u64), Slot<Relationship>>,
+    pub deliveries: BTreeMap<String, Slot<WebhookDelivery>>,
+    pub emails: BTreeMap<String, Slot<Email>>,
+    /// Sequence prefix (`p/p1/inv`) -> counter.
+    pub counters: BTreeMap<String, u64>,
+    /// Sequence prefix -> slots that exist.
+    pub slots: BTreeMap<String, BTreeSet<u64>>,
+    /// Keys this reader does not know: none should exist.
+    pub unknown: Vec<String>,
+}
+
+fn counter(bytes: &[u8]) -> u64 {
+    bytes
+        .try_into()
+        .map(i64::from_le_bytes)
+        .map(|v| v.max(0) as u64)
+        .unwrap_or(u64::MAX)
+}
+
+/// Reads every key of a snapshot, panicking on anything that does not decode.
+pub fn contents(snapshot: &BTreeMap<String, Vec<u8>>) -> Contents {
+    let mut c = Contents::default();
+    for (key, value) in snapshot {
+        let parts: Vec<&str> = key.split('/').collect();
+        let slot = |s: &str| s.parse::<u64>().ok();
+        let seq_of = |prefix: String, n: u64, c: &mut Contents| {
+            c.slots.entry(prefix).or_default().insert(n);
+        };
+        macro_rules! read {
+            ($t:ty) => {
+                decode::<$t>(key, Some(value)).unwrap_or_else(|e| panic!("{key}: {e}"))
+            };
+        }
+        match parts.as_slice() {
+            [.., "seq"] => {
+                c.counters
+                    .insert(parts[..parts.len() - 1].join("/"), counter(value));
+            }
+            ["p", p, "profile"] => {
+                if let Slot::Record(profile) = read!(PartnerProfile) {
+                    c.profiles.insert(p.to_string(), profile);
+                }
+            }
+            ["con-loc", _] => {}
+            ["p", _, "idem", _] | ["p", _, "idem", _, "rec"] => {}
+            ["p", p, "inv", n] if slot(n).is_some() => {
+                seq_of(format!("p/{p}/inv"), slot(n).unwrap_or(0), &mut c);
+                if let Slot::Record(i) = read!(Invite) {
+                    c.invites.insert(key.clone(), i);
+                }
+            }
+            ["p", p, "con", n] if slot(n).is_some() => {
+                seq_of(format!("p/{p}/con"), slot(n).unwrap_or(0), &mut c);
+                if let Slot::Record(r) = read!(ConnectionRequest) {
+                    c.requests.insert(key.clone(), r);
+                }
+            }
+            ["p", p, "cust", n] if slot(n).is_some() => {
+                let n = slot(n).unwrap_or(0);
+                seq_of(format!("p/{p}/cust"), n, &mut c);
+                c.customers.insert((p.to_string(), n), read!(Relationship));
+            }
+            ["p", p, "msg", n] if slot(n).is_some() => {
+                seq_of(format!("p/{p}/msg"), slot(n).unwrap_or(0), &mut c);
+                c.deliveries.insert(key.clone(), read!(WebhookDelivery));
+            }
+            ["outbox", n] if slot(n).is_some() => {
+                seq_of("outbox".into(), slot(n).unwrap_or(0), &mut c);
+                c.emails.insert(key.clone(), read!(Email));
+            }
+            ["o", o] => {
+                if let Slot::Record(org) = read!(Organization) {
+                    c.organizations.insert(o.to_string(), org);
+                }
+            }
+            ["o", o, "ptn", "ledger"] => {
+                if let Slot::Record(l) = read!(Ledger) {
+                    c.ledgers.insert(o.to_string(), l);
+                }
+            }
+            ["o", o, "ptn", n] if slot(n).is_some() => {
+                let n = slot(n).unwrap_or(0);
+                seq_of(format!("o/{o}/ptn"), n, &mut c);
+                c.partners.insert((o.to_string(), n), read!(Relationship));
+            }
+            _ => c.unknown.push(key.clone()),
+        }
+    }
+    c
+}
+
+/// Checks every invariant; the answer lists each violation (empty: all hold).
+/// `before` holds the counters as they were before the operation under test:
+/// a slot it took and could not write is the only kind of missing slot allowed.
+pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut v = Vec::new();
+    for key in &c.unknown {
+        v.push(format!("unknown key {key}"));
+    }
+
+    // 1. Nothing is left unfinished: no intent, no placeholder of a commit.
+    for (key, i) in &c.invites {
+        if i.intent.is_some() {
+            v.push(format!("{key}: intent left unfinished: {:?}", i.intent));
+        }
+    }
+    for (key, r) in &c.requests {
+        if request_committed(c, r) && (r.intent.is_some() || r.state == RequestState::Proposed) {
+            v.push(format!(
+                "{key}: committed, left unfinished: {:?} {:?}",
+                r.state, r.intent
+            ));
+        }
+    }
+    let placeholders = c
+        .customers
+        .iter()
+        .map(|((p, n), s)| (format!("p/{p}/cust/{n}"), s))
+        .chain(
+            c.partners
+                .iter()
+                .map(|((o, n), s)| (format!("o/{o}/ptn/{n}"), s)),
+        );
+    for (slot, s) in placeholders {
+        if let Slot::Pending(commit) = s {
+            let committed = c
+                .invites
+                .get(commit)
+                .is_some_and(|i| matches!(i.state, InviteState::Accepted { .. }))
+                || c.requests
+                    .get(commit)
+                    .is_some_and(|r| matches!(r.state, RequestState::Approved { .. }));
+            if committed {
+                v.push(format!(
+                    "{slot}: placeholder of {commit}, which committed, never filled"
+                ));
+            }
+        }
+    }
+
+    // 2. Every relationship a commit created exists: its organization (with a
+    // ledger naming it) and exactly one entry on each side.
+    let mut expected: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for (key, i) in &c.invites {
+        if let InviteState::Accepted {
+            organization_id,
+            relationship_id,
+            ..
+        } = &i.state
+        {
+            expected.insert(
+                relationship_id.to_string(),
+                (key.clone(), organization_id.to_string()),
+            );
+        }
+    }
+    for (key, r) in &c.requests {
+        if let RequestState::Approved { relationship_id } = &r.state {
+            expected.insert(
+                relationship_id.to_string(),
+                (key.clone(), r.organization_id.to_string()),
+            );
+        }
+    }
+    let listed = |side: &BTreeMap<(String, u64), Slot<Relationship>>| {
+        let mut by_id: BTreeMap<String, Vec<Relationship>> = BTreeMap::new();
+        for s in side.values() {
+            if let Slot::Record(r) = s {
+                by_id.entry(r.id.to_string()).or_default().push(r.clone());
+            }
+        }
+        by_id
+    };
+    let customers = listed(&c.customers);
+    let partners = listed(&c.partners);
+    for (rel, (source, org)) in &expected {
+        let source_partner = source.split('/').nth(1).unwrap_or_default();
+        if !c.organizations.contains_key(org) {
+            v.push(format!(
+                "{source}: organization {org} of {rel} does not exist"
+            ));
+        }
+        match c.ledgers.get(org) {
+            None => v.push(format!("{source}: organization {org} has no ledger")),
+            Some(l) => {
+                if l.relationship(source_partner).map(|r| r.as_str()) != Some(rel.as_str()) {
+                    v.push(format!(
+                        "{source}: ledger of {org} has {:?} for {source_partner}, not {rel}",
+                        l.relationship(source_partner)
+                    ));
+                }
+            }
+        }
+        for (side, lists) in [("customers", &customers), ("partners", &partners)] {
+            let n = lists.get(rel).map_or(0, Vec::len);
+            if n != 1 {
+                v.push(format!("{source}: {rel} is listed {n} times in {side}"));
+            }
+        }
+    }
+    for (side, lists) in [("customers", &customers), ("partners", &partners)] {
+        for (rel, entries) in lists {
+            match expected.get(rel) {
+                None => v.push(format!("{side} lists {rel}, which no commit created")),
+                Some((source, _)) => {
+                    let via_matches = entries.iter().all(|r| match &r.via {
+                        Via::Invite { id } => c.invites.get(source).is_some_and(|i| i.id == *id),
+                        Via::ConnectionRequest { id } => {
+                            c.requests.get(source).is_some_and(|q| q.id == *id)
+                        }
+                    });
+                    if !via_matches {
+                        v.push(format!("{side}: {rel} names another source than {source}"));
+                    }
+                }
+            }
+        }
+    }
+    for (org, l) in &c.ledgers {
+        for (partner, entry) in &l.partners {
+            if let Some(rel) = &entry.relationship
+                && !expected.contains_key(rel.as_str())
+            {
+                v.push(format!(
+                    "ledger of {org}: {partner} -> {rel}, which no commit created"
+                ));
+            }
+        }
+    }
+
+    // 3. One open request per pair, and the ledger knows it.
+    for (key, r) in &c.requests {
+        if r.state == RequestState::Pending {
+            let open = c
+                .ledgers
+                .get(r.organization_id.as_str())
+                .and_then(|l| l.partners.get(&r.partner_id))
+                .and_then(|e| e.open_request.as_ref());
+            let connected = c
+                .ledgers
+                .get(r.organization_id.as_str())
+                .and_then(|l| l.relationship(&r.partner_id))
+                .is_some();
+            if !connected && open.is_none_or(|o| o.id != r.id) {
+                v.push(format!(
+                    "{key}: pending, but the ledger's open request is {open:?}"
+                ));
+            }
+        }
+    }
+
+    // 4. Every committed event is in the outbox, and was delivered.
+    let mut sources: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (key, e) in &c.emails {
+        if let Slot::Record(e) = e
+            && let Some(s) = &e.source
+        {
+            sources
+                .entry((s.key.clone(), s.event.clone()))
+                .or_default()
+                .push(key.clone());
+            let committed = event_committed(c, &s.key, &s.event);
+            if committed && e.status == EmailStatus::Queued {
+                v.push(format!("{key}: email of a committed event never delivered"));
+            }
+            if !committed && e.status != EmailStatus::Queued {
+                v.push(format!(
+                    "{key}: email of an event that never committed was sent"
+                ));
+            }
+        }
+    }
+    for (key, d) in &c.deliveries {
+        if let Slot::Record(d) = d
+            && let Some(s) = &d.source
+        {
+            sources
+                .entry((s.key.clone(), s.event.clone()))
+                .or_default()
+                .push(key.clone());
+            let committed = event_committed(c, &s.key, &s.event);
+            if committed && d.queued() {
+                v.push(format!(
+                    "{key}: delivery of a committed event never attempted"
+                ));
+            }
+            if !committed && !d.queued() {
+                v.push(format!(
+                    "{key}: delivery of an event that never committed was sent"
+                ));
+            }
+        }
+    }
+    let webhook = |partner: &str| c.profiles.get(partner).is_some_and(|p| p.webhook.is_some());
+    for (key, i) in &c.invites {
+        for e in &i.history {
+            let (email, event) = match e.action {
+                Action::Created => (i.send_email, true),
+                Action::Resent => (i.send_email, false),
+                Action::Revoked | Action::Accepted => (false, true),
+                _ => (false, false),
+            };
+            let items = sources
+                .get(&(key.clone(), e.id.clone()))
+                .map_or(0, Vec::len);
+            let want = usize::from(email) + usize::from(event && webhook(&i.partner_id));
+            if items < want {
+                v.push(format!(
+                    "{key}: {:?} event {} has {items} outbox items, wants {want}",
+                    e.action, e.id
+                ));
+            }
+        }
+    }
+    for (key, r) in &c.requests {
+        if !request_committed(c, r) {
+            continue;
+        }
+        for e in &r.history {
+            let want = match e.action {
+                Action::Created => 1 + usize::from(webhook(&r.partner_id)),
+                Action::Approved | Action::Declined => usize::from(webhook(&r.partner_id)),
+                _ => 0,
+            };
+            let items = sources
+                .get(&(key.clone(), e.id.clone()))
+                .map_or(0, Vec::len);
+            if items < want {
+                v.push(format!(
+                    "{key}: {:?} event has {items} outbox items, wants {want}",
+                    e.action
+                ));
+            }
+        }
+    }
+
+    // 5. Counters never point past what was written, and no slot that
+    // existed before the operation is missing.
+    for (prefix, slots) in &c.slots {
+        let top = c.counters.get(prefix).copied().unwrap_or(0);
+        if let Some(max) = slots.iter().max()
+            && *max > top
+        {
+            v.push(format!("{prefix}: slot {max} above its counter {top}"));
+        }
+    }
+    for (prefix, top) in &c.counters {
+        let old = before.get(prefix).copied().unwrap_or(0);
+        let slots = c.slots.get(prefix).cloned().unwrap_or_default();
+        for n in 1..=old.min(*top) {
+            if !slots.contains(&n) {
+                v.push(format!(
+                    "{prefix}/{n}: existed before the operation and is missing"
+                ));
+            }
+        }
+    }
+    v
+}
+
+/// Whether the history of the record at `key` holds the event `event`.
+fn event_committed(c: &Contents, key: &str, event: &str) -> bool {
+    c.invites
+        .get(key)
+        .map(|i| i.history.iter().any(|e| e.id == event))
+        .or_else(|| {
+            c.requests
+                .get(key)
+                .map(|r| request_committed(c, r) && r.history.iter().any(|e| e.id == event))
+        })
+        .unwrap_or(false)
+}
+
+/// Whether a request was opened, or entered in its ledger (its commit).
+fn request_committed(c: &Contents, r: &ConnectionRequest) -> bool {
+    r.opened()
+        || (r.state == RequestState::Proposed
+            && c.ledgers
+                .get(r.organization_id.as_str())
+                .and_then(|l| l.partners.get(&r.partner_id))
+                .and_then(|e| e.open_request.as_ref())
+                .is_some_and(|o| o.id == r.id))
+}
