@@ -162,7 +162,7 @@ pub struct Problem {
     /// Every invalid field (validation problems).
     pub errors: Vec<FieldError>,
     /// Extra `Allow` header value for 405 answers.
-    pub allow: Option<&'static str>,
+    pub allow: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -197,15 +197,21 @@ impl Problem {
         }
     }
 
-    /// A 405 naming the methods the path accepts.
-    pub fn method_not_allowed(allow: &'static str) -> Problem {
+    /// A 405 naming the methods the path accepts (`GET, POST`).
+    pub fn method_not_allowed(allow: impl Into<String>) -> Problem {
+        let allow = allow.into();
         Problem {
-            allow: Some(allow),
             ..Problem::new(
                 ProblemKind::MethodNotAllowed,
                 format!("this path accepts {allow}"),
             )
         }
+        .with_allow(allow)
+    }
+
+    fn with_allow(mut self, allow: String) -> Problem {
+        self.allow = Some(allow);
+        self
     }
 
     /// A 404 for a record that does not exist for the caller.

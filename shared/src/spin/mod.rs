@@ -1,6 +1,7 @@
-//! The Spin side of a component: read the request, assemble an [`App`] from
-//! Spin variables, the key-value store and outbound HTTP, and write the answer.
-//! Compiled only with the `spin` feature.
+//! The Spin side of a component: read the request, route it, assemble an
+//! [`App`] from Spin variables, the key-value store and outbound HTTP (only
+//! for an endpoint that needs them), and write the answer. Compiled only
+//! with the `spin` feature.
 
 mod transport;
 
@@ -15,7 +16,8 @@ use crate::problem::{Problem, ProblemKind};
 use crate::random::OsEntropy;
 use crate::store::SpinStore;
 use crate::token::KeyRing;
-use crate::web::{Incoming, MAX_BODY, Outgoing};
+use crate::web::routes::Route;
+use crate::web::{Incoming, MAX_BODY, Outgoing, api};
 
 /// The app as a component runs it.
 pub type SpinApp = App<SpinStore, SpinTransport>;
@@ -126,9 +128,24 @@ pub fn render(out: Outgoing) -> Response<String> {
     response
 }
 
-/// Reads the request and assembles the app, or answers with the problem.
-pub async fn prepare(req: Request) -> Result<(SpinApp, Incoming), Response<String>> {
-    let incoming = read(req).await.map_err(|p| render(Outgoing::problem(&p)))?;
-    let app = app().await.map_err(|p| render(Outgoing::problem(&p)))?;
-    Ok((app, incoming))
+/// Serves one request for a component whose routes are `table`: a path or
+/// method the table does not serve, and the public static documents, are
+/// answered before any configuration is read, so they work even when a
+/// variable is missing.
+pub async fn serve(req: Request, table: &[Route]) -> Response<String> {
+    let incoming = match read(req).await {
+        Ok(incoming) => incoming,
+        Err(problem) => return render(Outgoing::problem(&problem)),
+    };
+    let (endpoint, params) = match api::route(table, &incoming) {
+        Ok(found) => found,
+        Err(answer) => return render(answer),
+    };
+    if let Some(answer) = api::static_answer(endpoint) {
+        return render(answer);
+    }
+    match app().await {
+        Ok(app) => render(api::call(&app, &incoming, endpoint, &params).await),
+        Err(problem) => render(Outgoing::problem(&problem)),
+    }
 }

@@ -1,7 +1,10 @@
-//! One function per endpoint: authenticate, parse, call the operation,
-//! render. Components match a route to one of these and nothing more.
+//! One function per endpoint: authenticate, parse into typed input, call
+//! the operation, render. [`call`] leads a matched [`Endpoint`] to its
+//! function; components do nothing but hand their route table to
+//! [`crate::spin::serve`].
 
 use super::page::{self, Filled};
+use super::routes::{self, Endpoint, Matched, Params, Route};
 use super::{BodyKind, Incoming, Outgoing, respond};
 use crate::auth::{Principal, authenticate};
 use crate::capabilities;
@@ -29,21 +32,72 @@ fn page_request(req: &Incoming) -> Result<PageRequest, Problem> {
     )
 }
 
-/// 405 naming the methods a path accepts.
-pub fn method_not_allowed(allow: &'static str) -> Outgoing {
-    Outgoing::problem(&Problem::method_not_allowed(allow))
+/// What a request for a component with `table` leads to: the endpoint and
+/// its path segments, or the 404 or 405 answer. Needs no configuration.
+pub fn route(table: &[Route], req: &Incoming) -> Result<(Endpoint, Params), Outgoing> {
+    match routes::find(table, &req.method, &req.path) {
+        Matched::Endpoint(endpoint, params) => Ok((endpoint, params)),
+        Matched::MethodNotAllowed(allow) => {
+            Err(Outgoing::problem(&Problem::method_not_allowed(allow)))
+        }
+        Matched::NotFound => Err(Outgoing::problem(&Problem::new(
+            ProblemKind::NotFound,
+            format!("no endpoint at {}", req.path),
+        ))),
+    }
 }
 
-/// 404 for a path no endpoint serves.
-pub fn no_route(req: &Incoming) -> Outgoing {
-    Outgoing::problem(&Problem::new(
-        ProblemKind::NotFound,
-        format!("no endpoint at {}", req.path),
-    ))
+/// The answer of an endpoint that needs no configuration, if it is one.
+pub fn static_answer(endpoint: Endpoint) -> Option<Outgoing> {
+    match endpoint {
+        Endpoint::Capabilities => Some(capabilities()),
+        Endpoint::OpenApi => Some(openapi()),
+        _ => None,
+    }
+}
+
+/// Answers `endpoint` for `req`; `params` are the named path segments.
+pub async fn call<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    endpoint: Endpoint,
+    params: &[(&str, String)],
+) -> Outgoing {
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    use Endpoint::*;
+    match endpoint {
+        CreateInvite => create_invite(app, req).await,
+        ResendInvite => resend_invite(app, req, param("id")).await,
+        RevokeInvite => revoke_invite(app, req, param("id")).await,
+        RegistrationPage => registration_page(app, req, param("token")).await,
+        Redeem => redeem(app, req).await,
+        ListInvites => list_invites(app, req).await,
+        GetInvite => get_invite(app, req, param("id")).await,
+        ListCustomers => list_customers(app, req).await,
+        ListPartners => list_partners(app, req).await,
+        Capabilities => capabilities(),
+        OpenApi => openapi(),
+        RequestConnection => request_connection(app, req).await,
+        ListRequests => list_requests(app, req).await,
+        WithdrawRequest => withdraw_request(app, req, param("id")).await,
+        ApproveRequest => decide_request(app, req, param("id"), true).await,
+        DeclineRequest => decide_request(app, req, param("id"), false).await,
+        ApprovalPage => approval_page(app, req, param("token")).await,
+        GetProfile => get_profile(app, req).await,
+        PutProfile => put_profile(app, req).await,
+        ListDeliveries => list_deliveries(app, req).await,
+        RetryDelivery => retry_delivery(app, req, param("id")).await,
+        ListOutbox => list_outbox(app, req).await,
+    }
 }
 
 /// `GET /api/capabilities`: the public matrix.
-pub fn capabilities() -> Outgoing {
+fn capabilities() -> Outgoing {
     Outgoing::json(200, &capabilities::matrix())
 }
 
@@ -52,7 +106,7 @@ pub fn capabilities() -> Outgoing {
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// `GET /api/openapi.json`: [`OPENAPI`], public.
-pub fn openapi() -> Outgoing {
+fn openapi() -> Outgoing {
     Outgoing {
         status: 200,
         headers: vec![
@@ -64,10 +118,7 @@ pub fn openapi() -> Outgoing {
 }
 
 /// `POST /api/invites/generate`.
-pub async fn create_invite<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
+async fn create_invite<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
         let body = req.json_body()?;
@@ -82,7 +133,7 @@ pub async fn create_invite<S: KeyValue, T: Transport>(
 }
 
 /// `POST /api/invites/:id/resend`.
-pub async fn resend_invite<S: KeyValue, T: Transport>(
+async fn resend_invite<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     id: &str,
@@ -94,7 +145,7 @@ pub async fn resend_invite<S: KeyValue, T: Transport>(
 }
 
 /// `POST /api/invites/:id/revoke`.
-pub async fn revoke_invite<S: KeyValue, T: Transport>(
+async fn revoke_invite<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     id: &str,
@@ -106,10 +157,7 @@ pub async fn revoke_invite<S: KeyValue, T: Transport>(
 }
 
 /// `GET /api/invites`.
-pub async fn list_invites<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
+async fn list_invites<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
         app.invites()
@@ -124,7 +172,7 @@ pub async fn list_invites<S: KeyValue, T: Transport>(
 }
 
 /// `GET /api/invites/:id`.
-pub async fn get_invite<S: KeyValue, T: Transport>(
+async fn get_invite<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     id: &str,
@@ -136,10 +184,7 @@ pub async fn get_invite<S: KeyValue, T: Transport>(
 }
 
 /// `GET /api/customers`.
-pub async fn list_customers<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
+async fn list_customers<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
         app.relationships()
@@ -150,10 +195,7 @@ pub async fn list_customers<S: KeyValue, T: Transport>(
 }
 
 /// `GET /api/partners`.
-pub async fn list_partners<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
+async fn list_partners<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
         app.relationships().partners(&who, page_request(req)?).await
@@ -162,7 +204,7 @@ pub async fn list_partners<S: KeyValue, T: Transport>(
 }
 
 /// `GET /invite/:token`: the registration page, or its JSON.
-pub async fn registration_page<S: KeyValue, T: Transport>(
+async fn registration_page<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     token: &str,
@@ -178,7 +220,7 @@ pub async fn registration_page<S: KeyValue, T: Transport>(
 }
 
 /// `POST /api/invites/redeem`: JSON from clients, a form from the registration page.
-pub async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
+async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     let kind = match req.body_kind(true) {
         Ok(k) => k,
         Err(p) => return Outgoing::problem(&p),
@@ -239,7 +281,7 @@ async fn rejected_form<S: KeyValue, T: Transport>(
 }
 
 /// `POST /api/connections`.
-pub async fn request_connection<S: KeyValue, T: Transport>(
+async fn request_connection<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
 ) -> Outgoing {
@@ -252,10 +294,7 @@ pub async fn request_connection<S: KeyValue, T: Transport>(
 }
 
 /// `GET /api/connections`.
-pub async fn list_requests<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
+async fn list_requests<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     respond(
         200,
         async {
@@ -268,7 +307,7 @@ pub async fn list_requests<S: KeyValue, T: Transport>(
 }
 
 /// `POST /api/connections/:id/withdraw`.
-pub async fn withdraw_request<S: KeyValue, T: Transport>(
+async fn withdraw_request<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     id: &str,
@@ -280,7 +319,7 @@ pub async fn withdraw_request<S: KeyValue, T: Transport>(
 }
 
 /// `GET /connect/:token`: the approval page, or its JSON.
-pub async fn approval_page<S: KeyValue, T: Transport>(
+async fn approval_page<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     token: &str,
@@ -297,7 +336,7 @@ pub async fn approval_page<S: KeyValue, T: Transport>(
 
 /// `POST /api/connections/:id/approve` or `.../decline`, by bearer or by the link's token
 /// (`{"token": ...}` or the approval page's form).
-pub async fn decide_request<S: KeyValue, T: Transport>(
+async fn decide_request<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     id: &str,
@@ -348,10 +387,7 @@ pub async fn decide_request<S: KeyValue, T: Transport>(
 }
 
 /// `GET /api/partner`.
-pub async fn get_profile<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
+async fn get_profile<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     respond(
         200,
         async { app.partners().get(&caller(app, req)?).await }.await,
@@ -359,10 +395,7 @@ pub async fn get_profile<S: KeyValue, T: Transport>(
 }
 
 /// `PUT /api/partner`.
-pub async fn put_profile<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
+async fn put_profile<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
         let update: ProfileUpdate = parse_json(req.json_body()?)?;
@@ -372,7 +405,7 @@ pub async fn put_profile<S: KeyValue, T: Transport>(
 }
 
 /// `GET /api/webhooks/deliveries`.
-pub async fn list_deliveries<S: KeyValue, T: Transport>(
+async fn list_deliveries<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
 ) -> Outgoing {
@@ -384,7 +417,7 @@ pub async fn list_deliveries<S: KeyValue, T: Transport>(
 }
 
 /// `POST /api/webhooks/deliveries/:id/retry`.
-pub async fn retry_delivery<S: KeyValue, T: Transport>(
+async fn retry_delivery<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     id: &str,
@@ -396,10 +429,7 @@ pub async fn retry_delivery<S: KeyValue, T: Transport>(
 }
 
 /// `GET /api/outbox` (operators).
-pub async fn list_outbox<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
+async fn list_outbox<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
     let result = async {
         let who = caller(app, req)?;
         app.outbox().list_emails(&who, page_request(req)?).await

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod page;
+pub mod routes;
 
 use serde::Serialize;
 
@@ -173,8 +174,8 @@ impl Outgoing {
             ),
             ("cache-control".to_string(), "no-store".to_string()),
         ];
-        if let Some(allow) = problem.allow {
-            headers.push(("allow".into(), allow.into()));
+        if let Some(allow) = &problem.allow {
+            headers.push(("allow".into(), allow.clone()));
         }
         Outgoing {
             status: problem.status(),

@@ -69,6 +69,9 @@ impl Reply {
 pub struct Options {
     /// Leave `mail_relay_url` empty: emails go to the outbox only.
     pub no_relay: bool,
+    /// Set `signing_keys` to this instead of [`RING`] (an empty value is a
+    /// misconfigured deployment).
+    pub signing_keys: Option<String>,
 }
 
 /// A running app and everything a test needs around it.
@@ -113,7 +116,13 @@ impl Harness {
                 format!("{}/mail", sink.url())
             };
             let variables = BTreeMap::from([
-                ("signing_keys".to_string(), RING.to_string()),
+                (
+                    "signing_keys".to_string(),
+                    options
+                        .signing_keys
+                        .clone()
+                        .unwrap_or_else(|| RING.to_string()),
+                ),
                 ("public_base_url".to_string(), PUBLIC_BASE.to_string()),
                 ("vendor_name".to_string(), "Vendor Cloud".to_string()),
                 ("mail_relay_url".to_string(), relay),

@@ -1,7 +1,7 @@
 //! Every error class as an RFC 9457 problem, and a store left untouched by
 //! every rejected request (all keys and values compared before and after).
 
-use e2e::{Harness, invite_body};
+use e2e::{Harness, Options, invite_body};
 
 #[test]
 fn every_error_class_is_a_problem_and_writes_nothing() {
@@ -257,4 +257,52 @@ fn expired_links_answer_410() {
     )
     .problem(410);
     h.assert_unchanged(&before, "the request");
+}
+
+#[test]
+fn every_unknown_path_is_a_problem_404() {
+    let h = Harness::start();
+    for path in [
+        "/",
+        "/nothing",
+        "/api",
+        "/api/nothing-here",
+        "/api/invites/inv_1_0123456789abcdef/history",
+        "/invite",
+        "/connect/a/b",
+    ] {
+        for method in ["GET", "POST"] {
+            let reply = h.request(method, path, &[("accept", "application/json")], b"");
+            let p = reply.problem(404);
+            assert_eq!(
+                p["type"], "urn:partner-invites:problem:not-found",
+                "{method} {path}"
+            );
+        }
+    }
+    // Exact routes keep their precedence over the catch-alls.
+    assert_eq!(h.get("/api/capabilities", None).status, 200);
+    h.request("DELETE", "/api/capabilities", &[], b"")
+        .problem(405);
+}
+
+#[test]
+fn public_routes_answer_even_when_the_signing_keys_are_missing() {
+    let h = Harness::start_with(Options {
+        signing_keys: Some(String::new()),
+        ..Options::default()
+    });
+    assert_eq!(h.get("/api/capabilities", None).status, 200);
+    assert_eq!(h.get("/api/openapi.json", None).status, 200);
+    h.get("/nothing", None).problem(404);
+    h.request("PUT", "/api/invites/generate", &[], b"")
+        .problem(405);
+    // What needs the keys says the service is misconfigured.
+    let p = h.get("/api/invites", Some("x")).problem(500);
+    assert!(
+        p["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("misconfigured")),
+        "{p}"
+    );
 }

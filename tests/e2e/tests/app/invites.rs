@@ -319,7 +319,10 @@ fn idempotency_key_replays_and_lists_page() {
 
 #[test]
 fn without_a_relay_emails_land_in_the_outbox() {
-    let h = Harness::start_with(Options { no_relay: true });
+    let h = Harness::start_with(Options {
+        no_relay: true,
+        ..Options::default()
+    });
     h.setup_partner("p1", false);
     let invite = h.invite("p1", "ada@globex.example");
     assert_eq!(invite["email"]["status"], "recorded");

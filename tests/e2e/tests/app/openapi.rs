@@ -24,23 +24,72 @@ fn document(h: &Harness) -> Value {
     doc
 }
 
-/// `spin.toml`'s routes in OpenAPI's spelling (`:id` becomes `{id}`).
+/// A route in OpenAPI's spelling (`:id` becomes `{id}`).
+fn openapi_path(route: &str) -> String {
+    route
+        .split('/')
+        .map(|s| match s.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None => s.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `spin.toml`'s routes in OpenAPI's spelling, without the catch-alls
+/// (`/...`), which serve no operation, only the 404 of unknown paths.
 fn manifest_routes() -> BTreeSet<String> {
     let manifest = Manifest::load(&workspace_root().join("spin.toml")).expect("spin.toml");
     manifest
         .triggers
         .iter()
-        .map(|t| {
-            t.route
-                .split('/')
-                .map(|s| match s.strip_prefix(':') {
-                    Some(name) => format!("{{{name}}}"),
-                    None => s.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join("/")
-        })
+        .filter(|t| !t.route.ends_with("/..."))
+        .map(|t| openapi_path(&t.route))
         .collect()
+}
+
+#[test]
+fn each_component_serves_its_route_table_and_the_document_lists_its_methods() {
+    let manifest = Manifest::load(&workspace_root().join("spin.toml")).expect("spin.toml");
+    let doc: Value = serde_json::from_str(partner_invites::web::api::OPENAPI).expect("document");
+    let tables = partner_invites::web::routes::TABLES;
+    let components: BTreeSet<&str> = manifest
+        .triggers
+        .iter()
+        .map(|t| t.component.as_str())
+        .collect();
+    let tabled: BTreeSet<&str> = tables.iter().map(|(c, _)| *c).collect();
+    assert_eq!(
+        components, tabled,
+        "a table for each component of spin.toml"
+    );
+    for (component, table) in tables {
+        let in_manifest: BTreeSet<&str> = manifest
+            .triggers
+            .iter()
+            .filter(|t| t.component == *component)
+            .map(|t| t.route.as_str())
+            .collect();
+        let in_table: BTreeSet<&str> = table.iter().map(|r| r.path).collect();
+        assert_eq!(
+            in_manifest, in_table,
+            "{component}: spin.toml routes vs its table"
+        );
+        for route in *table {
+            let documented: BTreeSet<String> = METHODS
+                .iter()
+                .filter(|m| doc["paths"][openapi_path(route.path)].get(**m).is_some())
+                .map(|m| m.to_uppercase())
+                .collect();
+            let served: BTreeSet<String> =
+                route.methods.iter().map(|(m, _)| m.to_string()).collect();
+            assert_eq!(
+                served, documented,
+                "{component} {}: methods vs the document",
+                route.path
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,0 +1,284 @@
+//! Every component's routes, one table each. A table is what the component
+//! serves: it decides 404 and 405 (with `Allow`) before anything needs
+//! configuration, and names the endpoint of every route and method. The
+//! end-to-end tests hold each table to `spin.toml` and to the OpenAPI
+//! document, so a route is written here, there and in the document, and
+//! nowhere else.
+
+/// What answers a route and method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /api/invites/generate`.
+    CreateInvite,
+    /// `POST /api/invites/:id/resend`.
+    ResendInvite,
+    /// `POST /api/invites/:id/revoke`.
+    RevokeInvite,
+    /// `GET /invite/:token`.
+    RegistrationPage,
+    /// `POST /api/invites/redeem`.
+    Redeem,
+    /// `GET /api/invites`.
+    ListInvites,
+    /// `GET /api/invites/:id`.
+    GetInvite,
+    /// `GET /api/customers`.
+    ListCustomers,
+    /// `GET /api/partners`.
+    ListPartners,
+    /// `GET /api/capabilities` (public, needs no configuration).
+    Capabilities,
+    /// `GET /api/openapi.json` (public, needs no configuration).
+    OpenApi,
+    /// `POST /api/connections`.
+    RequestConnection,
+    /// `GET /api/connections`.
+    ListRequests,
+    /// `POST /api/connections/:id/withdraw`.
+    WithdrawRequest,
+    /// `POST /api/connections/:id/approve`.
+    ApproveRequest,
+    /// `POST /api/connections/:id/decline`.
+    DeclineRequest,
+    /// `GET /connect/:token`.
+    ApprovalPage,
+    /// `GET /api/partner`.
+    GetProfile,
+    /// `PUT /api/partner`.
+    PutProfile,
+    /// `GET /api/webhooks/deliveries`.
+    ListDeliveries,
+    /// `POST /api/webhooks/deliveries/:id/retry`.
+    RetryDelivery,
+    /// `GET /api/outbox`.
+    ListOutbox,
+}
+
+impl Endpoint {
+    /// Whether it answers without the app's configuration (signing keys, store).
+    pub fn is_static(self) -> bool {
+        matches!(self, Endpoint::Capabilities | Endpoint::OpenApi)
+    }
+}
+
+/// One route: its `spin.toml` pattern and the endpoint of each method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// As in `spin.toml`: `:name` takes one segment, a final `/...` the rest.
+    pub path: &'static str,
+    /// Method and endpoint; empty for a catch-all that answers 404.
+    pub methods: &'static [(&'static str, Endpoint)],
+}
+
+/// The named segments of a matched path (`("id", "inv_1_...")`).
+pub type Params = Vec<(&'static str, String)>;
+
+/// What a request matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matched {
+    /// An endpoint, with the named segments of the path.
+    Endpoint(Endpoint, Params),
+    /// The path exists; these methods are allowed (the `Allow` value).
+    MethodNotAllowed(String),
+    /// No endpoint at this path.
+    NotFound,
+}
+
+/// `generate-invite`.
+pub const GENERATE_INVITE: &[Route] = &[
+    // Issue an invite for a new customer: 201 with the link.
+    route("/api/invites/generate", &[("POST", Endpoint::CreateInvite)]),
+    // A fresh link and expiry; every earlier link stops working.
+    route(
+        "/api/invites/:id/resend",
+        &[("POST", Endpoint::ResendInvite)],
+    ),
+    // Revoke a pending invite.
+    route(
+        "/api/invites/:id/revoke",
+        &[("POST", Endpoint::RevokeInvite)],
+    ),
+];
+
+/// `redeem-invite`.
+pub const REDEEM_INVITE: &[Route] = &[
+    // The registration page (HTML), or its JSON with `Accept: application/json`.
+    route("/invite/:token", &[("GET", Endpoint::RegistrationPage)]),
+    // Register a new organization or link an existing one: exactly once per invite.
+    route("/api/invites/redeem", &[("POST", Endpoint::Redeem)]),
+];
+
+/// `list-invites`, which also answers every path no other component serves.
+pub const LIST_INVITES: &[Route] = &[
+    // The partner's invites, newest first, by status and cursor.
+    route("/api/invites", &[("GET", Endpoint::ListInvites)]),
+    // One invite with its history.
+    route("/api/invites/:id", &[("GET", Endpoint::GetInvite)]),
+    // The partner's customers: connection, capabilities, first contact, since, via.
+    route("/api/customers", &[("GET", Endpoint::ListCustomers)]),
+    // The partners of the admin's organization.
+    route("/api/partners", &[("GET", Endpoint::ListPartners)]),
+    // The capability matrix, public.
+    route("/api/capabilities", &[("GET", Endpoint::Capabilities)]),
+    // The API description, public.
+    route("/api/openapi.json", &[("GET", Endpoint::OpenApi)]),
+    // Any other API path: a problem+json 404 (Spin's own 404 has no body).
+    route("/api/...", &[]),
+    // Any other path at all.
+    route("/...", &[]),
+];
+
+/// `connect-existing-organization`.
+pub const CONNECT_EXISTING_ORGANIZATION: &[Route] = &[
+    // Ask to be connected (201 pending request); the partner's requests.
+    route(
+        "/api/connections",
+        &[
+            ("GET", Endpoint::ListRequests),
+            ("POST", Endpoint::RequestConnection),
+        ],
+    ),
+    // The partner takes its request back.
+    route(
+        "/api/connections/:id/withdraw",
+        &[("POST", Endpoint::WithdrawRequest)],
+    ),
+    // The admin approves (bearer or approval-link token).
+    route(
+        "/api/connections/:id/approve",
+        &[("POST", Endpoint::ApproveRequest)],
+    ),
+    // The admin declines.
+    route(
+        "/api/connections/:id/decline",
+        &[("POST", Endpoint::DeclineRequest)],
+    ),
+    // The approval page (HTML), or its JSON.
+    route("/connect/:token", &[("GET", Endpoint::ApprovalPage)]),
+];
+
+/// `partner-settings`.
+pub const PARTNER_SETTINGS: &[Route] = &[
+    // Display name, billing accounts, webhook endpoint; replace them.
+    route(
+        "/api/partner",
+        &[("GET", Endpoint::GetProfile), ("PUT", Endpoint::PutProfile)],
+    ),
+    // Every webhook delivery and its attempts.
+    route(
+        "/api/webhooks/deliveries",
+        &[("GET", Endpoint::ListDeliveries)],
+    ),
+    // Send a delivery again.
+    route(
+        "/api/webhooks/deliveries/:id/retry",
+        &[("POST", Endpoint::RetryDelivery)],
+    ),
+    // Emails recorded or sent (operators).
+    route("/api/outbox", &[("GET", Endpoint::ListOutbox)]),
+];
+
+/// Every component's table, by the component's name in `spin.toml`.
+pub const TABLES: &[(&str, &[Route])] = &[
+    ("generate-invite", GENERATE_INVITE),
+    ("redeem-invite", REDEEM_INVITE),
+    ("list-invites", LIST_INVITES),
+    (
+        "connect-existing-organization",
+        CONNECT_EXISTING_ORGANIZATION,
+    ),
+    ("partner-settings", PARTNER_SETTINGS),
+];
+
+const fn route(path: &'static str, methods: &'static [(&'static str, Endpoint)]) -> Route {
+    Route { path, methods }
+}
+
+impl Route {
+    /// The named segments of `path` if this route matches it.
+    fn captures(&self, path: &str) -> Option<Params> {
+        let mut given = path.split('/').filter(|s| !s.is_empty());
+        let mut captured = Vec::new();
+        for part in self.path.split('/').filter(|s| !s.is_empty()) {
+            if part == "..." {
+                return Some(captured);
+            }
+            let segment = given.next()?;
+            match part.strip_prefix(':') {
+                Some(name) => captured.push((name, segment.to_string())),
+                None if part == segment => {}
+                None => return None,
+            }
+        }
+        given.next().is_none().then_some(captured)
+    }
+}
+
+/// Finds what `method` on `path` leads to in `table` (the first route that
+/// matches: tables list exact routes before wildcards).
+pub fn find(table: &[Route], method: &str, path: &str) -> Matched {
+    let Some((route, params)) = table.iter().find_map(|r| r.captures(path).map(|p| (r, p))) else {
+        return Matched::NotFound;
+    };
+    if route.methods.is_empty() {
+        return Matched::NotFound;
+    }
+    match route.methods.iter().find(|(m, _)| *m == method) {
+        Some((_, endpoint)) => Matched::Endpoint(*endpoint, params),
+        None => Matched::MethodNotAllowed(
+            route
+                .methods
+                .iter()
+                .map(|(m, _)| *m)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_lead_to_endpoints_with_their_segments() {
+        assert_eq!(
+            find(GENERATE_INVITE, "POST", "/api/invites/inv_1_x/resend"),
+            Matched::Endpoint(Endpoint::ResendInvite, vec![("id", "inv_1_x".into())])
+        );
+        assert_eq!(
+            find(CONNECT_EXISTING_ORGANIZATION, "DELETE", "/api/connections"),
+            Matched::MethodNotAllowed("GET, POST".into())
+        );
+        assert_eq!(
+            find(LIST_INVITES, "GET", "/api/invites/a/b"),
+            Matched::NotFound,
+            "caught by /api/..., which serves nothing"
+        );
+        assert_eq!(find(LIST_INVITES, "GET", "/"), Matched::NotFound);
+        assert_eq!(
+            find(LIST_INVITES, "GET", "/api/invites/"),
+            Matched::Endpoint(Endpoint::ListInvites, vec![]),
+            "a trailing slash is the same path, as in Spin"
+        );
+        assert_eq!(
+            find(REDEEM_INVITE, "GET", "/invite"),
+            Matched::NotFound,
+            "a named segment needs a segment"
+        );
+    }
+
+    #[test]
+    fn every_endpoint_has_one_route_and_method() {
+        let mut seen = Vec::new();
+        for (_, table) in TABLES {
+            for route in *table {
+                for (_, endpoint) in route.methods {
+                    assert!(!seen.contains(endpoint), "{endpoint:?} twice");
+                    seen.push(*endpoint);
+                }
+            }
+        }
+        assert_eq!(seen.len(), 22);
+    }
+}
