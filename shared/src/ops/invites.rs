@@ -14,7 +14,6 @@ use super::outbox::{Prepared, keys_of};
 use super::{App, Page, PageRequest};
 use crate::auth::Principal;
 use crate::capabilities::{ConnectionType, FirstContact};
-use crate::clock::readable;
 use crate::domain::invite::{DEFAULT_TTL_DAYS, MAX_TTL_DAYS};
 use crate::domain::{
     Action, CustomerDetails, CustomerInput, Email, EventType, IdempotencyRecord, Intent, Invite,
@@ -26,6 +25,7 @@ use crate::store::{Edit, KeyValue, Writes, keys};
 use crate::token::{Claims, Purpose};
 use crate::validation::{MAX_TEXT, Report, is_locale, same_email};
 use crate::view::InviteView;
+use crate::web::email::{self, Invitation, Message};
 
 /// `POST /api/invites/generate` body.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -384,26 +384,21 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
             .link(invite)?
             .ok_or_else(|| Problem::new(ProblemKind::Internal, "an invite to email has no link"))?;
         let contact = &invite.customer.contact;
-        let subject = format!(
-            "{} invites {} to connect",
-            profile.display_name, invite.customer.company.name
-        );
         let first_contact = match invite.connection.first_contact() {
-            FirstContact::Partner => profile.display_name.clone(),
-            FirstContact::Vendor => self.app.config.vendor_name.clone(),
+            FirstContact::Partner => profile.display_name.as_str(),
+            FirstContact::Vendor => self.app.config.vendor_name.as_str(),
         };
-        let text = format!(
-            "Hello {} {},\n\n{} invites {} to {} as {}.\nYour first contact for support will be {}.\n\n\
-             Register or link your organization here:\n{link}\n\nThis link expires on {}.\n",
-            contact.first_name,
-            contact.last_name,
-            profile.display_name,
-            invite.customer.company.name,
-            self.app.config.vendor_name,
-            invite.connection.label(),
+        let Message { subject, text } = email::invitation(&Invitation {
+            first_name: &contact.first_name,
+            last_name: &contact.last_name,
+            partner: &profile.display_name,
+            company: &invite.customer.company.name,
+            vendor: &self.app.config.vendor_name,
+            connection: invite.connection,
             first_contact,
-            readable(invite.expires_at),
-        );
+            link: &link,
+            expires_at: invite.expires_at,
+        });
         self.app
             .outbox()
             .email(writes, &contact.email, subject, text, source.clone())

@@ -15,7 +15,7 @@ use super::redemption::{LabelledCapability, link_problem};
 use super::{App, Page, PageRequest};
 use crate::auth::Principal;
 use crate::capabilities::{ConnectionType, FirstContact};
-use crate::clock::{Timestamp, readable};
+use crate::clock::Timestamp;
 use crate::domain::connection::DEFAULT_REQUEST_TTL_DAYS;
 use crate::domain::{
     Action, Actor, Connect, ConnectionRequest, EventType, Intent, Ledger, Locator, OpenRequest,
@@ -28,6 +28,7 @@ use crate::store::{Edit, KeyValue, Writes, keys};
 use crate::token::{Claims, Purpose};
 use crate::validation::{Report, is_id};
 use crate::view::RequestView;
+use crate::web::email::{self, ApprovalRequest, Message};
 
 /// `POST /api/connections` body.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -254,19 +255,14 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 )
             })?;
         let link = self.app.public_link(&format!("/connect/{token}"));
-        let subject = format!(
-            "{} asks to connect to {}",
-            profile.display_name, organization.details.company.name
-        );
-        let text = format!(
-            "Hello,\n\n{} asks to be connected to {} on {} as {}.\n\nReview the request and approve or decline it here:\n{link}\n\n\
-             The request expires on {}. Your organization's settings stay as they are either way.\n",
-            profile.display_name,
-            organization.details.company.name,
-            self.app.config.vendor_name,
-            record.connection.label(),
-            readable(record.expires_at),
-        );
+        let Message { subject, text } = email::approval_request(&ApprovalRequest {
+            partner: &profile.display_name,
+            organization: &organization.details.company.name,
+            vendor: &self.app.config.vendor_name,
+            connection: record.connection,
+            link: &link,
+            expires_at: record.expires_at,
+        });
         self.app
             .outbox()
             .email(

@@ -3,6 +3,7 @@
 //! every endpoint shares (body size, media types, bearer tokens).
 
 pub mod api;
+pub mod email;
 pub mod page;
 pub mod routes;
 
