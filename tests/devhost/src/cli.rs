@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::kv::Backend;
+use crate::kv::{Backend, KvSemantics};
 use crate::manifest::Manifest;
 use crate::runtime_config::RuntimeConfig;
 use crate::server::{Limits, Runtime, serve};
@@ -54,6 +54,21 @@ enum Command {
         /// Its `default` store, if it has one, overrides `--kv`.
         #[arg(long)]
         runtime_config_file: Option<PathBuf>,
+        /// How every key-value store answers `wasi:keyvalue` get-many and
+        /// compare-and-swap: `spin` as Spin 4.1's stores do today, flaws
+        /// included (Redis: get-many of two or more keys fails, every swap
+        /// reports cas-failed though it may have written; SQLite and memory:
+        /// get-many leaves absent keys out, a swap on a key that was absent
+        /// overwrites and reports success); `spin-next` as Spin with only its
+        /// Redis UNWATCH bug fixed (a swap that lost reports success);
+        /// `correct` truthful everywhere.
+        #[arg(
+            long,
+            value_enum,
+            env = "DEVHOST_KV_SEMANTICS",
+            default_value_t = KvSemantics::Spin
+        )]
+        kv_semantics: KvSemantics,
         /// Application variable, `name=value` (repeatable).
         #[arg(long = "variable", value_parser = parse_variable)]
         variables: Vec<(String, String)>,
@@ -143,6 +158,7 @@ fn open_stores(
     dir: &Path,
     kv: Option<&str>,
     runtime_config_file: Option<&Path>,
+    semantics: KvSemantics,
 ) -> Result<(Arc<dyn Backend>, String)> {
     let spec = kv.unwrap_or(DEFAULT_KV);
     let (default_spec, default_shown) = if spec == "memory" {
@@ -153,7 +169,7 @@ fn open_stores(
         let path = dir.join(spec).to_string_lossy().into_owned();
         (path.clone(), path)
     };
-    let open_default = || crate::kv::open(&default_spec);
+    let open_default = || crate::kv::open_with(&default_spec, semantics);
     let Some(file) = runtime_config_file else {
         return Ok((open_default()?, default_shown));
     };
@@ -167,7 +183,7 @@ fn open_stores(
             file.display()
         );
     }
-    let stores = config.open_stores(open_default)?;
+    let stores = config.open_stores_with(semantics, open_default)?;
     stores.check(manifest)?;
     let mut description = config.describe();
     if !config.defines(crate::kv::DEFAULT_LABEL) {
@@ -231,6 +247,7 @@ async fn run(cli: Cli) -> Result<()> {
             listen,
             kv,
             runtime_config_file,
+            kv_semantics,
             variables,
             timeout,
             max_body,
@@ -259,6 +276,7 @@ async fn run(cli: Cli) -> Result<()> {
                 &dir,
                 kv.as_deref(),
                 runtime_config_file.as_deref(),
+                kv_semantics,
             )?;
             let limits = Limits {
                 timeout: Duration::from_secs(timeout),
@@ -269,7 +287,8 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             eprintln!(
-                "devhost: serving {} on http://{} (key-value: {kv_description})",
+                "devhost: serving {} on http://{} (key-value: {kv_description}; \
+                 kv semantics: {kv_semantics})",
                 manifest.name,
                 listener.local_addr()?
             );

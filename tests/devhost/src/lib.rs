@@ -21,6 +21,8 @@
 //!   value)`, WAL), memory, or Redis. `wasi:keyvalue` counters are 8-byte
 //!   little-endian `i64` in SQLite and memory, as Spin's SQLite backend stores
 //!   them, and Redis integers in Redis, as Spin's Redis backend stores them.
+//! - Key-value `get-many` and compare-and-swap behave as Spin 4.1's stores
+//!   do today, flaws included, unless told otherwise (next section).
 //! - A runtime config file (`--runtime-config-file`) in Spin's syntax maps
 //!   store labels to backends: `[key_value_store.<label>]` with `type =
 //!   "spin"` (SQLite at `path`), `"redis"` (`url`) or devhost's `"memory"`;
@@ -30,6 +32,33 @@
 //! - Outbound HTTP only to `allowed_outbound_hosts` (templates expanded; one
 //!   template may expand to several comma-separated origins); anything else
 //!   gets `HttpRequestDenied`.
+//!
+//! # Key-value semantics
+//!
+//! devhost must not be kinder than Spin, or the app's tests pass where users
+//! fail. `devhost up --kv-semantics <mode>` (or `DEVHOST_KV_SEMANTICS`), and
+//! [`testing::TestAppBuilder::kv_semantics`] in tests, choose how every store
+//! answers `wasi:keyvalue` `get-many` and compare-and-swap
+//! ([`kv::KvSemantics`] has the details):
+//!
+//! - `spin` (the default): as Spin 4.1 today. Redis: `get-many` sends `KEYS
+//!   k1 k2 ...`, so two or more keys fail with `ERR wrong number of
+//!   arguments for 'keys' command` and one key is a glob pattern; a swap
+//!   `WATCH`es, runs `MULTI; SET; EXEC` and then `UNWATCH key`, which Redis
+//!   refuses, so every swap reports `cas-failed` and it wrote iff the key was
+//!   unchanged. SQLite and memory (Spin's `key-value-spin`, also its
+//!   in-memory store): `get-many` leaves absent keys out; a swap after
+//!   `current` saw no value is an unconditional upsert that reports success,
+//!   so insert-if-absent is not atomic.
+//! - `spin-next`: as `spin` with only the Redis `UNWATCH` bug fixed: an
+//!   aborted `EXEC` still reads as success, so a swap that lost reports won.
+//! - `correct`: truthful everywhere: `get-many` returns every key in order,
+//!   `None` for an absent one, and a swap reports `cas-failed` iff it did not
+//!   write, insert-if-absent included.
+//!
+//! In every mode a swap that reports `cas-failed` hands back a new CAS on
+//! which `current` was called, as Spin's host does; `get`, `set`, `delete`,
+//! `exists` and `increment` are the same in every mode.
 //!
 //! # What the host adds
 //!

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow, bail};
 use toml::Value;
 
-use crate::kv::{self, Backend, Stores};
+use crate::kv::{self, Backend, KvSemantics, Stores};
 
 /// The key of Spin's key-value tables.
 const KEY_VALUE_STORE: &str = "key_value_store";
@@ -52,14 +52,21 @@ pub enum StoreConfig {
 }
 
 impl StoreConfig {
-    /// Opens the backend.
+    /// Opens the backend, with [`KvSemantics::Spin`].
     pub fn open(&self) -> Result<Arc<dyn Backend>> {
+        self.open_with(KvSemantics::default())
+    }
+
+    /// Opens the backend, answering as `semantics` says.
+    pub fn open_with(&self, semantics: KvSemantics) -> Result<Arc<dyn Backend>> {
         Ok(match self {
-            StoreConfig::Spin { path: Some(path) } => Arc::new(kv::SqliteBackend::open(path)?),
-            StoreConfig::Spin { path: None } | StoreConfig::Memory => {
-                Arc::new(kv::MemoryBackend::default())
+            StoreConfig::Spin { path: Some(path) } => {
+                Arc::new(kv::SqliteBackend::open_with(path, semantics)?)
             }
-            StoreConfig::Redis { url } => Arc::new(kv::RedisBackend::connect(url)?),
+            StoreConfig::Spin { path: None } | StoreConfig::Memory => {
+                Arc::new(kv::MemoryBackend::new(semantics))
+            }
+            StoreConfig::Redis { url } => Arc::new(kv::RedisBackend::connect_with(url, semantics)?),
         })
     }
 }
@@ -134,16 +141,26 @@ impl RuntimeConfig {
         self.key_value_stores.contains_key(label)
     }
 
-    /// Opens every configured store; `default`, if the file does not
-    /// configure it, comes from `default`.
+    /// Opens every configured store, with [`KvSemantics::Spin`]; `default`,
+    /// if the file does not configure it, comes from `default`.
     pub fn open_stores(
         &self,
+        default: impl FnOnce() -> Result<Arc<dyn Backend>>,
+    ) -> Result<Stores> {
+        self.open_stores_with(KvSemantics::default(), default)
+    }
+
+    /// [`open_stores`](Self::open_stores), each store answering as
+    /// `semantics` says.
+    pub fn open_stores_with(
+        &self,
+        semantics: KvSemantics,
         default: impl FnOnce() -> Result<Arc<dyn Backend>>,
     ) -> Result<Stores> {
         let mut by_label = BTreeMap::new();
         for (label, store) in &self.key_value_stores {
             let backend = store
-                .open()
+                .open_with(semantics)
                 .with_context(|| format!("key-value store {label:?}"))?;
             by_label.insert(label.clone(), backend);
         }

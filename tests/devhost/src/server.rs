@@ -213,11 +213,11 @@ impl Runtime {
     ) -> http::Response<Full<Bytes>> {
         let path = req.uri().path().to_string();
         let Some(matched) = self.router.route(&path) else {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                &format!("no route matches {path}"),
-            );
+            // As Spin answers a path no route matches: 404, no body (an app
+            // that wants a better one adds a catch-all route).
+            let mut response = http::Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            return response;
         };
         let Some(loaded) = self.components.get(&matched.route.component) else {
             return problem(

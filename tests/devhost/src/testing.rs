@@ -17,6 +17,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Key-value stores answer as Spin's do today ([`KvSemantics::Spin`]);
+//! `.kv_semantics(KvSemantics::Correct)` (or `SpinNext`) chooses another
+//! mode, and `devhost up --kv-semantics <mode>` does the same for a
+//! [`HostProcess`].
+//!
 //! For the Redis store, [`RedisServer`] starts a `redis-server` of the test's
 //! own (`apt-get install redis-server`) and `.kv_redis(server.url())` or
 //! `.runtime_config_file(path)` points the app at it; [`HostProcess`] runs
@@ -27,8 +32,13 @@
 mod host_process;
 mod redis_server;
 
-pub use host_process::{CHILD_ARGS_VARIABLE, HostProcess, run_devhost_if_child};
+pub use host_process::{
+    CHILD_ARGS_VARIABLE, HostProcess, KV_SEMANTICS_VARIABLE, run_devhost_if_child,
+};
 pub use redis_server::{RedisServer, redis_server_binary};
+
+/// The key-value modes, for [`TestAppBuilder::kv_semantics`].
+pub use crate::kv::KvSemantics;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -98,11 +108,11 @@ pub enum KvChoice {
 }
 
 impl KvChoice {
-    fn open(&self) -> Result<Arc<dyn Backend>> {
+    fn open(&self, semantics: KvSemantics) -> Result<Arc<dyn Backend>> {
         Ok(match self {
-            KvChoice::Memory => Arc::new(kv::MemoryBackend::default()),
-            KvChoice::Sqlite(path) => Arc::new(kv::SqliteBackend::open(path)?),
-            KvChoice::Redis(url) => Arc::new(kv::RedisBackend::connect(url)?),
+            KvChoice::Memory => Arc::new(kv::MemoryBackend::new(semantics)),
+            KvChoice::Sqlite(path) => Arc::new(kv::SqliteBackend::open_with(path, semantics)?),
+            KvChoice::Redis(url) => Arc::new(kv::RedisBackend::connect_with(url, semantics)?),
         })
     }
 }
@@ -112,6 +122,7 @@ impl KvChoice {
 pub struct TestAppBuilder {
     manifest: PathBuf,
     kv: KvChoice,
+    semantics: KvSemantics,
     runtime_config: Option<RuntimeConfigSource>,
     variables: BTreeMap<String, String>,
     limits: Limits,
@@ -140,6 +151,14 @@ impl TestAppBuilder {
     /// [`RedisServer`] for one of the test's own.
     pub fn kv_redis(mut self, url: impl Into<String>) -> Self {
         self.kv = KvChoice::Redis(url.into());
+        self
+    }
+
+    /// How every store answers `get-many` and compare-and-swap (the
+    /// `kv_*` choice and the runtime config's stores alike); by default
+    /// [`KvSemantics::Spin`], as Spin's stores do today.
+    pub fn kv_semantics(mut self, semantics: KvSemantics) -> Self {
+        self.semantics = semantics;
         self
     }
 
@@ -179,10 +198,11 @@ impl TestAppBuilder {
             Some(RuntimeConfigSource::File(path)) => Some(RuntimeConfig::load(&path)?),
             Some(RuntimeConfigSource::Parsed(config)) => Some(config),
         };
+        let semantics = self.semantics;
         let kv: Arc<dyn Backend> = match config {
-            None => self.kv.open()?,
+            None => self.kv.open(semantics)?,
             Some(config) => {
-                let stores = config.open_stores(|| self.kv.open())?;
+                let stores = config.open_stores_with(semantics, || self.kv.open(semantics))?;
                 stores.check(&manifest)?;
                 Arc::new(stores)
             }
@@ -217,6 +237,7 @@ impl TestApp {
         TestAppBuilder {
             manifest: resolve(manifest.as_ref()),
             kv: KvChoice::Memory,
+            semantics: KvSemantics::default(),
             runtime_config: None,
             variables: BTreeMap::new(),
             limits: Limits::default(),
@@ -228,7 +249,9 @@ impl TestApp {
         &self.base_url
     }
 
-    /// Every key and value of store `label`, sorted: for "nothing was written" checks.
+    /// Every key and value of store `label`, sorted: for "nothing was
+    /// written" checks. Read truthfully ([`Backend::get_many`]), whatever the
+    /// store's [`KvSemantics`].
     pub fn kv_snapshot(&self, label: &str) -> BTreeMap<String, Vec<u8>> {
         let keys = self.kv.keys(label).unwrap_or_default();
         let values = self.kv.get_many(label, &keys).unwrap_or_default();

@@ -1,4 +1,11 @@
 //! `wasi:keyvalue@0.2.0-draft2`: store, atomics (increment, compare-and-swap) and batch.
+//!
+//! Compare-and-swap and `get-many` go through the backend as Spin's
+//! `factor-key-value` host drives its stores: `Cas::new` begins a backend
+//! CAS, `current` asks it (each call, as Spin), `swap` swaps it, and a swap
+//! that reports `cas-failed` hands back a new CAS on the same key on which
+//! `current` has been called. An empty `get-many` is answered without asking
+//! the store. What the store then does follows its [`KvSemantics`](crate::kv::KvSemantics).
 
 use std::collections::HashMap;
 
@@ -9,13 +16,22 @@ use super::key_value::{StoreDenied, StoreHandle};
 use super::wasi::keyvalue::atomics::{self, CasError};
 use super::wasi::keyvalue::batch;
 use super::wasi::keyvalue::store::{self, Error, KeyResponse};
+use crate::kv::{Cas, SwapError};
 
-/// A compare-and-swap in progress: the value seen when it began.
-#[derive(Debug, Clone)]
+/// A compare-and-swap in progress: the backend's CAS and what it is on.
 pub struct CasHandle {
     label: String,
     key: String,
-    seen: Option<Vec<u8>>,
+    cas: Box<dyn Cas>,
+}
+
+impl std::fmt::Debug for CasHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CasHandle")
+            .field("label", &self.label)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl store::Host for Host {
@@ -94,27 +110,29 @@ impl atomics::Host for Host {
     }
 
     fn swap(&mut self, cas: Resource<CasHandle>, value: Vec<u8>) -> Result<(), CasError> {
-        let handle = self
+        let store_error = |e: String| CasError::StoreError(Error::Other(e));
+        let CasHandle { label, key, cas } = self
             .table
             .delete(cas)
-            .map_err(|e| CasError::StoreError(Error::Other(e.to_string())))?;
-        let swapped = self
-            .kv
-            .swap_if(&handle.label, &handle.key, handle.seen.as_deref(), &value)
-            .map_err(|e| CasError::StoreError(Error::Other(e)))?;
-        if swapped {
-            return Ok(());
+            .map_err(|e| store_error(e.to_string()))?;
+        match cas.swap(&value) {
+            Ok(()) => Ok(()),
+            Err(SwapError::Other(e)) => Err(store_error(e)),
+            Err(SwapError::CasFailed(_)) => {
+                // As Spin's host: a new CAS on the key, `current` called on it.
+                let mut fresh = self.kv.cas(&label, &key).map_err(store_error)?;
+                fresh.current().map_err(store_error)?;
+                let fresh = self
+                    .table
+                    .push(CasHandle {
+                        label,
+                        key,
+                        cas: fresh,
+                    })
+                    .map_err(|e| store_error(e.to_string()))?;
+                Err(CasError::CasFailed(fresh))
+            }
         }
-        // Implementations must hand back a handle updated to the latest value.
-        let seen = self
-            .kv
-            .get(&handle.label, &handle.key)
-            .map_err(|e| CasError::StoreError(Error::Other(e)))?;
-        let fresh = self
-            .table
-            .push(CasHandle { seen, ..handle })
-            .map_err(|e| CasError::StoreError(Error::Other(e.to_string())))?;
-        Err(CasError::CasFailed(fresh))
     }
 }
 
@@ -125,17 +143,20 @@ impl atomics::HostCas for Host {
         key: String,
     ) -> Result<Resource<CasHandle>, Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
-        let seen = self.kv.get(&label, &key).map_err(Error::Other)?;
+        // Spin's host only begins the CAS here; the guest calls `current`.
+        let cas = self.kv.cas(&label, &key).map_err(Error::Other)?;
         self.table
-            .push(CasHandle { label, key, seen })
+            .push(CasHandle { label, key, cas })
             .map_err(|e| Error::Other(e.to_string()))
     }
 
     fn current(&mut self, cas: Resource<CasHandle>) -> Result<Option<Vec<u8>>, Error> {
         self.table
-            .get(&cas)
-            .map(|c| c.seen.clone())
-            .map_err(|e| Error::Other(e.to_string()))
+            .get_mut(&cas)
+            .map_err(|e| Error::Other(e.to_string()))?
+            .cas
+            .current()
+            .map_err(Error::Other)
     }
 
     fn drop(&mut self, cas: Resource<CasHandle>) -> wasmtime::Result<()> {
@@ -151,8 +172,10 @@ impl batch::Host for Host {
         keys: Vec<String>,
     ) -> Result<Vec<(String, Option<Vec<u8>>)>, Error> {
         let label = self.store_label(&bucket).map_err(Error::Other)?;
-        let values = self.kv.get_many(&label, &keys).map_err(Error::Other)?;
-        Ok(keys.into_iter().zip(values).collect())
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.kv.batch_get_many(&label, &keys).map_err(Error::Other)
     }
 
     fn set_many(

@@ -2,6 +2,13 @@
 //! them: in memory, a SQLite file in Spin's own schema, or Redis; and
 //! [`Stores`], which maps store labels to backends as a runtime config file
 //! does.
+//!
+//! # Semantics
+//!
+//! Each backend answers `wasi:keyvalue` batch reads and compare-and-swap as
+//! one of the [`KvSemantics`]: by default as Spin's own store of the same
+//! kind does today, flaws included, so that the app is tested against what
+//! its users get. See [`KvSemantics`] for what each mode does.
 
 mod memory;
 mod redis;
@@ -22,17 +29,127 @@ use crate::manifest::Manifest;
 /// A backend error, shown to the guest as `other(message)`.
 pub type KvResult<T> = Result<T, String>;
 
+/// How the backends answer `wasi:keyvalue` `get-many` and compare-and-swap:
+/// as Spin 4.1's stores do ([`Spin`](Self::Spin), the default everywhere),
+/// as they would with one known bug fixed ([`SpinNext`](Self::SpinNext)), or
+/// truthfully ([`Correct`](Self::Correct)). `get`, `set`, `delete`,
+/// `exists`, `increment` and listing are the same in every mode.
+///
+/// | | Redis (`key-value-redis`) | SQLite and memory (`key-value-spin`) |
+/// |---|---|---|
+/// | `spin` `get-many` | `KEYS k1 k2 ...` decoded as key/value pairs: two or more keys fail (`ERR wrong number of arguments for 'keys' command`); one key is a glob pattern: no match gives no pair, one matching name fails to decode (`Vector with length 1 doesn't have arity of 2`), two names make one pair | only the keys that exist, each once, in key order; absent keys are left out |
+/// | `spin` swap | `WATCH`/`GET` in `current`, `MULTI; SET; EXEC` then `UNWATCH key`, which Redis refuses: every swap reports `cas-failed`, and it wrote iff the key was unchanged since `WATCH` | `UPDATE ... WHERE value = seen` (atomic); if `current` saw no value, an unconditional upsert that reports success: insert-if-absent is not atomic |
+/// | `spin-next` | as `spin`, with `UNWATCH` fixed: a swap whose `EXEC` was aborted reports success | as `spin` |
+/// | `correct` | `MGET`: every key in order, absent as `None`; an atomic compare-and-set script | every key in order, absent as `None`; compare-and-set in one transaction |
+///
+/// In every mode the host drives a CAS as Spin's host does: `Cas::new` only
+/// begins it (under the Spin modes, a swap without `current` compares with
+/// nothing: SQLite upserts, Redis has no `WATCH`; under `correct` it compares
+/// with the value when the CAS began), and a swap that reports `cas-failed`
+/// hands back a new CAS on which `current` has been called.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[value(rename_all = "kebab-case")]
+pub enum KvSemantics {
+    /// As Spin 4.1 does today (the default).
+    #[default]
+    Spin,
+    /// As Spin with only the Redis `UNWATCH` bug fixed.
+    SpinNext,
+    /// Truthful get-many and compare-and-swap on every backend.
+    Correct,
+}
+
+impl KvSemantics {
+    /// Every mode.
+    pub const ALL: [KvSemantics; 3] = [
+        KvSemantics::Spin,
+        KvSemantics::SpinNext,
+        KvSemantics::Correct,
+    ];
+
+    /// The name `--kv-semantics` takes: `spin`, `spin-next` or `correct`.
+    pub fn name(self) -> &'static str {
+        match self {
+            KvSemantics::Spin => "spin",
+            KvSemantics::SpinNext => "spin-next",
+            KvSemantics::Correct => "correct",
+        }
+    }
+}
+
+impl std::fmt::Display for KvSemantics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for KvSemantics {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<KvSemantics, String> {
+        KvSemantics::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                format!("unknown key-value semantics {s:?} (spin, spin-next or correct)")
+            })
+    }
+}
+
+/// Why a swap did not report success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwapError {
+    /// The store reports that the compare-and-swap failed (`cas-failed`);
+    /// under [`KvSemantics::Spin`] on Redis it may have written anyway.
+    CasFailed(String),
+    /// Any other failure (`store-error`).
+    Other(String),
+}
+
+impl std::fmt::Display for SwapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SwapError::CasFailed(why) => write!(f, "compare-and-swap failed: {why}"),
+            SwapError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// One compare-and-swap on one key, as Spin's `Cas`: [`current`](Cas::current)
+/// reads the value (and, on Redis under the Spin modes, `WATCH`es the key on
+/// the connection this CAS holds), [`swap`](Cas::swap) writes. Dropping a CAS
+/// without swapping releases what it holds (a Redis connection is `UNWATCH`ed
+/// before it goes back to the pool).
+pub trait Cas: Send {
+    /// The current value; the value a later swap compares with.
+    fn current(&mut self) -> KvResult<Option<Vec<u8>>>;
+    /// Writes `value`, as the backend's mode decides (see [`KvSemantics`]).
+    fn swap(self: Box<Self>, value: &[u8]) -> Result<(), SwapError>;
+}
+
 /// What the host needs from a store. `store` is the label (`default`).
 ///
 /// Counters (`wasi:keyvalue` `increment`) are stored as each Spin backend
 /// stores them: 8-byte little-endian `i64` values in memory and SQLite (as
 /// Spin's `key-value-spin`), Redis integers (decimal text, `INCRBY`) in Redis.
 /// Guests read counters with `increment(key, 0)`, never by decoding a value.
+///
+/// Guests reach [`batch_get_many`](Backend::batch_get_many) and
+/// [`cas`](Backend::cas), which follow the backend's [`KvSemantics`].
+/// [`get_many`](Backend::get_many) and [`swap_if`](Backend::swap_if) are
+/// truthful in every mode, for host-side code (test snapshots, seeding).
 pub trait Backend: Send + Sync {
     /// The value at `key`.
     fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>>;
-    /// Values at `keys`, in order.
-    fn get_many(&self, store: &str, keys: &[String]) -> KvResult<Vec<Option<Vec<u8>>>>;
+    /// `wasi:keyvalue` `get-many`: key/value pairs as the backend's mode
+    /// answers them (Spin's SQLite store leaves absent keys out, Spin's
+    /// Redis store sends `KEYS`); under [`KvSemantics::Correct`], every key
+    /// in order with `None` for an absent one.
+    fn batch_get_many(
+        &self,
+        store: &str,
+        keys: &[String],
+    ) -> KvResult<Vec<(String, Option<Vec<u8>>)>>;
     /// Writes a value.
     fn set(&self, store: &str, key: &str, value: &[u8]) -> KvResult<()>;
     /// Removes a key.
@@ -41,7 +158,12 @@ pub trait Backend: Send + Sync {
     fn keys(&self, store: &str) -> KvResult<Vec<String>>;
     /// Atomically adds `delta` (absent counts as 0) and returns the new value.
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64>;
-    /// Atomically writes `new` if the value still equals `expected` (`None`: absent).
+    /// Begins a compare-and-swap on `key`, as Spin's `new_compare_and_swap`.
+    fn cas(&self, store: &str, key: &str) -> KvResult<Box<dyn Cas>>;
+    /// Values at `keys`, in order, absent as `None`, in every mode.
+    fn get_many(&self, store: &str, keys: &[String]) -> KvResult<Vec<Option<Vec<u8>>>>;
+    /// Atomically writes `new` if the value still equals `expected` (`None`:
+    /// absent), in every mode; `false` if it did not write.
     fn swap_if(
         &self,
         store: &str,
@@ -66,14 +188,20 @@ pub fn is_redis_url(spec: &str) -> bool {
         .any(|scheme| spec.starts_with(scheme))
 }
 
-/// Opens `memory`, a Redis URL (`redis://host:port`) or a SQLite file.
+/// Opens `memory`, a Redis URL (`redis://host:port`) or a SQLite file, with
+/// [`KvSemantics::Spin`].
 pub fn open(spec: &str) -> anyhow::Result<Arc<dyn Backend>> {
+    open_with(spec, KvSemantics::default())
+}
+
+/// [`open`] with the given semantics.
+pub fn open_with(spec: &str, semantics: KvSemantics) -> anyhow::Result<Arc<dyn Backend>> {
     Ok(if spec == "memory" {
-        Arc::new(MemoryBackend::default())
+        Arc::new(MemoryBackend::new(semantics))
     } else if is_redis_url(spec) {
-        Arc::new(RedisBackend::connect(spec)?)
+        Arc::new(RedisBackend::connect_with(spec, semantics)?)
     } else {
-        Arc::new(SqliteBackend::open(Path::new(spec))?)
+        Arc::new(SqliteBackend::open_with(Path::new(spec), semantics)?)
     })
 }
 
@@ -132,8 +260,20 @@ impl Backend for Stores {
         self.backend(store)?.get(store, key)
     }
 
+    fn batch_get_many(
+        &self,
+        store: &str,
+        keys: &[String],
+    ) -> KvResult<Vec<(String, Option<Vec<u8>>)>> {
+        self.backend(store)?.batch_get_many(store, keys)
+    }
+
     fn get_many(&self, store: &str, keys: &[String]) -> KvResult<Vec<Option<Vec<u8>>>> {
         self.backend(store)?.get_many(store, keys)
+    }
+
+    fn cas(&self, store: &str, key: &str) -> KvResult<Box<dyn Cas>> {
+        self.backend(store)?.cas(store, key)
     }
 
     fn set(&self, store: &str, key: &str, value: &[u8]) -> KvResult<()> {

@@ -1,20 +1,28 @@
 //! The SQLite backend: Spin's schema, WAL, and atomic operations in
 //! `BEGIN IMMEDIATE` transactions, so they hold across host processes.
+//!
+//! Under the Spin modes, `get-many` and compare-and-swap run the statements
+//! Spin's `key-value-spin` store runs (see [`KvSemantics`]): `get-many`
+//! selects `key IN rarray(...)`, so absent keys are left out; a swap is an
+//! `UPDATE ... WHERE value = <seen>`, or an unconditional upsert when
+//! `current` saw no value.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::rc::Rc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, named_params, params};
 
-use super::{Backend, KvResult, counter};
+use super::{Backend, Cas, KvResult, KvSemantics, SwapError, counter};
 
 /// One connection per host process; SQLite serialises writers across processes.
 #[derive(Debug)]
 pub struct SqliteBackend {
-    connection: Mutex<Connection>,
+    connection: Arc<Mutex<Connection>>,
+    semantics: KvSemantics,
     /// Dropped with the backend, which stops the checkpointer.
     _checkpointer: mpsc::Sender<()>,
 }
@@ -27,8 +35,15 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 impl SqliteBackend {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, with
+    /// [`KvSemantics::Spin`].
     pub fn open(path: &Path) -> anyhow::Result<SqliteBackend> {
+        SqliteBackend::open_with(path, KvSemantics::default())
+    }
+
+    /// Opens (creating if needed) the database at `path`, answering as
+    /// `semantics` says.
+    pub fn open_with(path: &Path, semantics: KvSemantics) -> anyhow::Result<SqliteBackend> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -41,6 +56,8 @@ impl SqliteBackend {
                 PRIMARY KEY (store, key)
             )",
         )?;
+        // `rarray`, for get-many as Spin's store queries it.
+        rusqlite::vtab::array::load_module(&connection)?;
         let checkpointer = spawn_checkpointer(connect(path)?)?;
         // Left to SQLite, the commit that takes the WAL past 1,000 pages
         // copies it back and fsyncs, holding the one connection every
@@ -48,18 +65,25 @@ impl SqliteBackend {
         // hundred writes, which showed as the writes' p99.
         connection.pragma_update(None, "wal_autocheckpoint", 0)?;
         Ok(SqliteBackend {
-            connection: Mutex::new(connection),
+            connection: Arc::new(Mutex::new(connection)),
+            semantics,
             _checkpointer: checkpointer,
         })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> KvResult<T> {
-        let mut c = self
-            .connection
-            .lock()
-            .map_err(|_| "database lock poisoned".to_string())?;
-        f(&mut c).map_err(err)
+        with(&self.connection, f)
     }
+}
+
+fn with<T>(
+    connection: &Mutex<Connection>,
+    f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+) -> KvResult<T> {
+    let mut c = connection
+        .lock()
+        .map_err(|_| "database lock poisoned".to_string())?;
+    f(&mut c).map_err(err)
 }
 
 fn connect(path: &Path) -> anyhow::Result<Connection> {
@@ -116,9 +140,120 @@ fn write(c: &Connection, store: &str, key: &str, value: &[u8]) -> rusqlite::Resu
     .map(drop)
 }
 
+/// Writes `new` if the value at `key` still equals `expected` (`None`:
+/// absent), in one `BEGIN IMMEDIATE` transaction.
+fn swap_if(
+    c: &mut Connection,
+    store: &str,
+    key: &str,
+    expected: Option<&[u8]>,
+    new: &[u8],
+) -> rusqlite::Result<bool> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if read(&tx, store, key)?.as_deref() != expected {
+        return Ok(false);
+    }
+    write(&tx, store, key, new)?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// A compare-and-swap on one key.
+struct SqliteCas {
+    connection: Arc<Mutex<Connection>>,
+    store: String,
+    key: String,
+    /// What the swap compares with: under the Spin modes what `current` saw
+    /// (`None` until it is called), under Correct the value when the CAS
+    /// began or the latest `current` saw.
+    seen: Option<Vec<u8>>,
+    semantics: KvSemantics,
+}
+
+impl Cas for SqliteCas {
+    fn current(&mut self) -> KvResult<Option<Vec<u8>>> {
+        let value = with(&self.connection, |c| read(c, &self.store, &self.key))?;
+        self.seen.clone_from(&value);
+        Ok(value)
+    }
+
+    fn swap(self: Box<Self>, value: &[u8]) -> Result<(), SwapError> {
+        let (store, key) = (&self.store, &self.key);
+        let swapped = match self.semantics {
+            KvSemantics::Correct => with(&self.connection, |c| {
+                swap_if(c, store, key, self.seen.as_deref(), value)
+            }),
+            // Spin's statements: one row changed is success.
+            KvSemantics::Spin | KvSemantics::SpinNext => with(&self.connection, |c| {
+                let rows = match &self.seen {
+                    Some(old) => c
+                        .prepare_cached(
+                            "UPDATE spin_key_value SET value = :new_value
+                             WHERE store = :name AND key = :key AND value = :old_value",
+                        )?
+                        .execute(named_params! {
+                            ":name": store,
+                            ":key": key,
+                            ":old_value": old,
+                            ":new_value": value,
+                        })?,
+                    None => {
+                        let tx = c.transaction()?;
+                        let rows = tx
+                            .prepare_cached(
+                                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                                 ON CONFLICT (store, key) DO UPDATE SET value = ?3",
+                            )?
+                            .execute(params![store, key, value])?;
+                        tx.commit()?;
+                        rows
+                    }
+                };
+                Ok(rows == 1)
+            }),
+        }
+        .map_err(SwapError::Other)?;
+        if swapped {
+            Ok(())
+        } else {
+            Err(SwapError::CasFailed("failed to update 1 row".to_string()))
+        }
+    }
+}
+
 impl Backend for SqliteBackend {
     fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>> {
         self.with(|c| read(c, store, key))
+    }
+
+    fn batch_get_many(
+        &self,
+        store: &str,
+        keys: &[String],
+    ) -> KvResult<Vec<(String, Option<Vec<u8>>)>> {
+        match self.semantics {
+            KvSemantics::Spin | KvSemantics::SpinNext => self.with(|c| {
+                let keys: Vec<rusqlite::types::Value> = keys
+                    .iter()
+                    .cloned()
+                    .map(rusqlite::types::Value::from)
+                    .collect();
+                let mut stmt = c.prepare_cached(
+                    "SELECT key, value FROM spin_key_value
+                     WHERE store = :name AND key IN rarray(:keys)",
+                )?;
+                stmt.query_map(
+                    named_params! {":name": store, ":keys": Rc::new(keys)},
+                    |row| <(String, Option<Vec<u8>>)>::try_from(row),
+                )?
+                .collect()
+            }),
+            KvSemantics::Correct => Ok(keys
+                .iter()
+                .cloned()
+                .zip(self.get_many(store, keys)?)
+                .collect()),
+        }
     }
 
     fn get_many(&self, store: &str, keys: &[String]) -> KvResult<Vec<Option<Vec<u8>>>> {
@@ -172,6 +307,20 @@ impl Backend for SqliteBackend {
         Ok(next)
     }
 
+    fn cas(&self, store: &str, key: &str) -> KvResult<Box<dyn Cas>> {
+        let seen = match self.semantics {
+            KvSemantics::Spin | KvSemantics::SpinNext => None,
+            KvSemantics::Correct => self.get(store, key)?,
+        };
+        Ok(Box::new(SqliteCas {
+            connection: self.connection.clone(),
+            store: store.to_string(),
+            key: key.to_string(),
+            seen,
+            semantics: self.semantics,
+        }))
+    }
+
     fn swap_if(
         &self,
         store: &str,
@@ -179,14 +328,6 @@ impl Backend for SqliteBackend {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> KvResult<bool> {
-        self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if read(&tx, store, key)?.as_deref() != expected {
-                return Ok(false);
-            }
-            write(&tx, store, key, new)?;
-            tx.commit()?;
-            Ok(true)
-        })
+        self.with(|c| swap_if(c, store, key, expected, new))
     }
 }

@@ -1,5 +1,12 @@
 //! `devhost up` in a process of its own, for tests that need two hosts
 //! sharing one store.
+//!
+//! The process's key-value semantics are what its arguments say
+//! (`--kv-semantics <mode>`, else `spin`), as a [`TestAppBuilder`]'s are what
+//! it was told: [`HostProcess::start`] and [`HostProcess::start_self`] do not
+//! pass on this process's `DEVHOST_KV_SEMANTICS`.
+//!
+//! [`TestAppBuilder`]: super::TestAppBuilder
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,6 +22,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// What `devhost up` prints once it listens: `devhost: serving <app> on http://<addr> (...)`.
 const SERVING: &str = "devhost: serving ";
+
+/// The environment variable `devhost up` takes its `--kv-semantics` from.
+pub const KV_SEMANTICS_VARIABLE: &str = "DEVHOST_KV_SEMANTICS";
 
 /// The environment variable that makes a test executable started by
 /// [`HostProcess::start_self`] run devhost's command line: a JSON array of
@@ -70,7 +80,8 @@ impl HostProcess {
             .arg("--manifest")
             .arg(resolve(manifest.as_ref()))
             .args(["up", "--listen", "127.0.0.1:0"])
-            .args(args);
+            .args(args)
+            .env_remove(KV_SEMANTICS_VARIABLE);
         HostProcess::spawn(command)
     }
 
@@ -98,12 +109,14 @@ impl HostProcess {
         let mut command = Command::new(exe);
         command
             .args([entry_test, "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ARGS_VARIABLE, serde_json::to_string(&cli)?);
+            .env(CHILD_ARGS_VARIABLE, serde_json::to_string(&cli)?)
+            .env_remove(KV_SEMANTICS_VARIABLE);
         HostProcess::spawn(command)
     }
 
     /// Runs `command`, which must end up serving with devhost's `up`, and
-    /// waits until it prints the address it listens on.
+    /// waits until it prints the address it listens on. The command's
+    /// environment is left as it is, `DEVHOST_KV_SEMANTICS` included.
     pub fn spawn(mut command: Command) -> Result<HostProcess> {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let log = std::env::temp_dir().join(format!(

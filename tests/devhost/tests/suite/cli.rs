@@ -146,3 +146,28 @@ fn up_creates_development_keys_that_token_uses() {
     assert_eq!(claims.organization_id.as_deref(), Some("org_1"));
     assert_eq!(claims.expires_at - claims.issued_at, 60);
 }
+
+#[test]
+fn up_documents_kv_semantics_and_refuses_unknown_modes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = dir.path().join("spin.toml");
+    let help = devhost(&manifest, &["up", "--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    for expected in [
+        "--kv-semantics",
+        "spin-next",
+        "correct",
+        "DEVHOST_KV_SEMANTICS",
+        "[default: spin]",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    let bad = devhost(&manifest, &["up", "--kv-semantics", "kind"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        message.contains("kind") && message.contains("spin-next"),
+        "{message}"
+    );
+}

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use crate::common::{
-    FIXTURE_VARIABLES, Fixture, MANIFEST, agent, atomics_hold, backend_conformance, call,
+    FIXTURE_VARIABLES, Fixture, Kind, MANIFEST, agent, atomics_hold, backend_conformance, call,
     fixture_conformance, json,
 };
-use devhost::kv::{Backend, SqliteBackend};
+use devhost::kv::{Backend, KvSemantics, MemoryBackend, SqliteBackend};
 use devhost::server::Limits;
 use devhost::testing::{HostProcess, OutboundSink, TestApp, build_components};
 
@@ -44,11 +44,70 @@ fn routes_like_spin_and_sets_its_headers() {
 }
 
 #[test]
-fn memory_and_sqlite_backends_conform() {
-    backend_conformance(&devhost::kv::MemoryBackend::default(), "memory");
+fn memory_and_sqlite_backends_conform_in_every_mode() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite = devhost::kv::SqliteBackend::open(&dir.path().join("kv.db")).expect("opens");
-    backend_conformance(&sqlite, "sqlite");
+    for mode in KvSemantics::ALL {
+        backend_conformance(&MemoryBackend::new(mode), Kind::Memory, mode);
+        let path = dir.path().join(format!("kv-{mode}.db"));
+        let sqlite = SqliteBackend::open_with(&path, mode).expect("opens");
+        backend_conformance(&sqlite, Kind::Sqlite, mode);
+    }
+}
+
+#[test]
+fn backends_default_to_spins_semantics() {
+    assert_eq!(KvSemantics::default(), KvSemantics::Spin);
+    let keys = ["a".to_string(), "absent".to_string()];
+    let memory = MemoryBackend::default();
+    memory.set("default", "a", b"1").expect("set");
+    assert_eq!(
+        memory.batch_get_many("default", &keys).expect("get-many"),
+        vec![("a".to_string(), Some(b"1".to_vec()))],
+        "absent keys left out, as Spin's store"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteBackend::open(&dir.path().join("kv.db")).expect("opens");
+    sqlite.set("default", "a", b"1").expect("set");
+    assert_eq!(
+        sqlite.batch_get_many("default", &keys).expect("get-many"),
+        vec![("a".to_string(), Some(b"1".to_vec()))]
+    );
+    let opened = devhost::kv::open("memory").expect("opens");
+    assert_eq!(
+        opened.batch_get_many("default", &keys).expect("get-many"),
+        Vec::new()
+    );
+}
+
+#[test]
+fn spins_get_many_on_sqlite_is_its_rarray_query() {
+    // The same rows as Spin's own statement, run on the same file: each key
+    // that exists once, in key order, whatever the order asked.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteBackend::open(&dir.path().join("kv.db")).expect("opens");
+    for key in ["b", "a", "c"] {
+        sqlite.set("default", key, key.as_bytes()).expect("set");
+    }
+    sqlite.set("other", "a", b"elsewhere").expect("set");
+    let asked = ["c", "zz", "a", "c", "b"].map(String::from);
+    let pairs = |keys: &[&str]| -> Vec<(String, Option<Vec<u8>>)> {
+        keys.iter()
+            .map(|k| (k.to_string(), Some(k.as_bytes().to_vec())))
+            .collect()
+    };
+    assert_eq!(
+        sqlite.batch_get_many("default", &asked).expect("get-many"),
+        pairs(&["a", "b", "c"])
+    );
+    let memory = MemoryBackend::default();
+    for key in ["b", "a", "c"] {
+        memory.set("default", key, key.as_bytes()).expect("set");
+    }
+    assert_eq!(
+        memory.batch_get_many("default", &asked).expect("get-many"),
+        pairs(&["a", "b", "c"]),
+        "memory answers as Spin's in-memory SQLite store"
+    );
 }
 
 #[test]
@@ -78,12 +137,25 @@ fn sqlite_checkpoints_the_wal_off_the_request_path() {
 }
 
 #[test]
-fn key_value_and_atomics_through_the_component_on_memory_and_sqlite() {
-    fixture_conformance(&Fixture::start(|b| b.kv_memory()), "memory");
+fn key_value_and_atomics_through_the_component_on_memory_and_sqlite_in_every_mode() {
     let dir = tempfile::tempdir().expect("tempdir");
-    fixture_conformance(
-        &Fixture::start(|b| b.kv_sqlite(dir.path().join("kv.db"))),
-        "sqlite",
+    for mode in KvSemantics::ALL {
+        let f = Fixture::start(|b| b.kv_memory().kv_semantics(mode));
+        fixture_conformance(&f, Kind::Memory, mode);
+        let path = dir.path().join(format!("kv-{mode}.db"));
+        let f = Fixture::start(|b| b.kv_sqlite(&path).kv_semantics(mode));
+        fixture_conformance(&f, Kind::Sqlite, mode);
+    }
+}
+
+#[test]
+fn the_test_builder_defaults_to_spins_semantics() {
+    // The fixture's batch leaves the absent b3 out, as Spin's store does.
+    let f = Fixture::start(|b| b.kv_memory());
+    let batch = json(&f.call("GET", "/batch", b"").1);
+    assert_eq!(
+        batch["got"],
+        serde_json::json!([["b1", "one"], ["b2", "two"]])
     );
 }
 
@@ -106,22 +178,36 @@ fn sqlite_store_persists_across_restarts() {
 fn atomics_hold_across_two_host_processes_on_one_sqlite_file() {
     build_components(MANIFEST).expect("fixture builds");
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("kv.db");
-    let f = Fixture::start(|b| b.kv_sqlite(&db));
-    let other = HostProcess::start(
-        env!("CARGO_BIN_EXE_devhost"),
-        MANIFEST,
-        ["--kv".as_ref(), db.as_os_str()]
+    for mode in [KvSemantics::Correct, KvSemantics::Spin] {
+        let db = dir.path().join(format!("kv-{mode}.db"));
+        let f = Fixture::start(|b| b.kv_sqlite(&db).kv_semantics(mode));
+        let other = HostProcess::start(
+            env!("CARGO_BIN_EXE_devhost"),
+            MANIFEST,
+            [
+                "--kv".as_ref(),
+                db.as_os_str(),
+                "--kv-semantics".as_ref(),
+                mode.name().as_ref(),
+            ]
             .into_iter()
             .chain(FIXTURE_VARIABLES.iter().map(std::ffi::OsStr::new)),
-    )
-    .expect("the second host starts");
-    let here = f.app().base_url().to_string();
-    atomics_hold(
-        &agent(),
-        &[&here, other.base_url()],
-        "two processes, one SQLite file",
-    );
+        )
+        .expect("the second host starts");
+        assert!(
+            other.log().contains(&format!("kv semantics: {mode}")),
+            "{}",
+            other.log()
+        );
+        let here = f.app().base_url().to_string();
+        atomics_hold(
+            &agent(),
+            &[&here, other.base_url()],
+            &format!("two processes, one SQLite file, {mode}"),
+            Kind::Sqlite,
+            mode,
+        );
+    }
 }
 
 #[test]

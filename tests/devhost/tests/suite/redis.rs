@@ -8,12 +8,14 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::common::{
-    FIXTURE_VARIABLES, Fixture, MANIFEST, agent, atomics_hold, backend_conformance, call,
-    fixture_conformance,
+    FIXTURE_VARIABLES, Fixture, Kind, MANIFEST, agent, atomics_hold, backend_conformance, call,
+    check_batch, fixture_conformance,
 };
-use devhost::kv::{Backend, RedisBackend};
+use devhost::kv::{Backend, KvSemantics, RedisBackend, SwapError};
 use devhost::runtime_config::{RuntimeConfig, StoreConfig};
-use devhost::testing::{HostProcess, RedisServer, TestApp, build_components, workspace_root};
+use devhost::testing::{
+    HostProcess, KV_SEMANTICS_VARIABLE, RedisServer, TestApp, build_components, workspace_root,
+};
 
 fn redis() -> RedisServer {
     RedisServer::start().expect("a redis-server of the test's own")
@@ -45,10 +47,109 @@ fn closed_port() -> u16 {
 }
 
 #[test]
-fn redis_backend_conforms() {
+fn redis_backend_conforms_in_every_mode() {
+    for mode in KvSemantics::ALL {
+        let server = redis();
+        let backend = RedisBackend::connect_with(&server.url(), mode).expect("connects");
+        backend_conformance(&backend, Kind::Redis, mode);
+    }
+}
+
+#[test]
+fn spins_get_many_on_redis_is_keys_with_the_keys_as_patterns() {
     let server = redis();
-    let backend = RedisBackend::connect(&server.url()).expect("connects");
-    backend_conformance(&backend, "redis");
+    for mode in [KvSemantics::Spin, KvSemantics::SpinNext] {
+        let backend = RedisBackend::connect_with(&server.url(), mode).expect("connects");
+        let get_many = |keys: &[&str]| {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            backend.batch_get_many("default", &keys)
+        };
+        backend.set("default", "k", b"v").expect("set");
+        for key in ["g1", "g2", "h1", "h2", "h3"] {
+            backend.set("default", key, b"x").expect("set");
+        }
+        let e = get_many(&["k", "g1"]).expect_err("two patterns");
+        assert!(
+            e.contains("wrong number of arguments for 'keys' command"),
+            "{mode}: {e}"
+        );
+        // One key: `KEYS k` answers the matching key names, decoded as
+        // (key, value) pairs. No match: no pair.
+        assert_eq!(
+            get_many(&["absent"]).expect("no match"),
+            Vec::new(),
+            "{mode}"
+        );
+        // One match, one name: not a pair.
+        let e = get_many(&["k"]).expect_err("one name is no pair");
+        assert!(e.contains("arity of 2"), "{mode}: {e}");
+        // Two matches: one pair, one key name as the other's "value".
+        let pair = get_many(&["g*"]).expect("two names, one pair");
+        assert!(
+            pair == vec![("g1".to_string(), Some(b"g2".to_vec()))]
+                || pair == vec![("g2".to_string(), Some(b"g1".to_vec()))],
+            "{mode}: {pair:?}"
+        );
+        let e = get_many(&["h*"]).expect_err("three names");
+        assert!(e.contains("arity of 2"), "{mode}: {e}");
+    }
+}
+
+#[test]
+fn a_redis_cas_never_leaves_a_watch_on_a_pooled_connection() {
+    // A swap after a WATCH that someone else's write dirtied aborts; so a
+    // connection back in the pool with a WATCH still on it would make the
+    // next CAS, on another key, abort too. Single-threaded, the backend's
+    // pool holds one connection, which every CAS here takes in turn.
+    for mode in [KvSemantics::Spin, KvSemantics::SpinNext] {
+        let server = redis();
+        let backend = RedisBackend::connect_with(&server.url(), mode).expect("connects");
+        let other = RedisBackend::connect_with(&server.url(), mode).expect("connects");
+        let s = "default";
+        let next_swap_writes = |key: &str| {
+            let mut cas = backend.cas(s, key).expect("cas");
+            assert_eq!(cas.current().expect("current"), None);
+            let reported = cas.swap(b"written");
+            let expected = match mode {
+                KvSemantics::Spin => Err(()),
+                _ => Ok(()),
+            };
+            assert_eq!(
+                reported.map_err(|e| assert!(matches!(e, SwapError::CasFailed(_)))),
+                expected,
+                "{mode}"
+            );
+            assert_eq!(
+                backend.get(s, key).expect("get").as_deref(),
+                Some(&b"written"[..]),
+                "{mode}: {key}: no WATCH left from before"
+            );
+        };
+        // Dropped after `current`, unswapped.
+        let mut cas = backend.cas(s, "w").expect("cas");
+        cas.current().expect("current");
+        drop(cas);
+        other.set(s, "w", b"changed").expect("set");
+        next_swap_writes("x");
+        // Swapped, whatever it reported.
+        let mut cas = backend.cas(s, "w").expect("cas");
+        cas.current().expect("current");
+        let _ = cas.swap(b"mine");
+        other.set(s, "w", b"changed again").expect("set");
+        next_swap_writes("y");
+        // Swapped after losing the race (EXEC aborted).
+        let mut cas = backend.cas(s, "w").expect("cas");
+        cas.current().expect("current");
+        other.set(s, "w", b"theirs").expect("set");
+        let _ = cas.swap(b"mine");
+        assert_eq!(
+            backend.get(s, "w").expect("get").as_deref(),
+            Some(&b"theirs"[..]),
+            "{mode}"
+        );
+        other.set(s, "w", b"theirs again").expect("set");
+        next_swap_writes("z");
+    }
 }
 
 #[test]
@@ -72,16 +173,18 @@ fn counters_are_redis_integers_and_keys_are_not_prefixed() {
 }
 
 #[test]
-fn key_value_and_atomics_through_the_component_on_redis() {
-    let server = redis();
-    let f = Fixture::start(|b| b.kv_redis(server.url()));
-    fixture_conformance(&f, "redis");
-    let direct = RedisBackend::connect(&server.url()).expect("connects");
-    assert_eq!(
-        direct.get("default", "hits").expect("get").as_deref(),
-        Some(&b"64"[..]),
-        "the component's counter is in Redis"
-    );
+fn key_value_and_atomics_through_the_component_on_redis_in_every_mode() {
+    for mode in KvSemantics::ALL {
+        let server = redis();
+        let f = Fixture::start(|b| b.kv_redis(server.url()).kv_semantics(mode));
+        fixture_conformance(&f, Kind::Redis, mode);
+        let direct = RedisBackend::connect(&server.url()).expect("connects");
+        assert_eq!(
+            direct.get("default", "hits").expect("get").as_deref(),
+            Some(&b"64"[..]),
+            "{mode}: the component's counter is in Redis"
+        );
+    }
 }
 
 #[test]
@@ -122,6 +225,18 @@ fn a_runtime_config_without_default_keeps_the_hosts_default_store() {
     );
 }
 
+/// `devhost up <args>` with `DEVHOST_KV_SEMANTICS` set to `semantics`.
+fn start_with_env(args: Vec<OsString>, semantics: &str) -> HostProcess {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_devhost"));
+    command
+        .arg("--manifest")
+        .arg(workspace_root().join(MANIFEST))
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env(KV_SEMANTICS_VARIABLE, semantics);
+    HostProcess::spawn(command).expect("the host starts")
+}
+
 #[test]
 fn two_devhost_processes_share_one_redis() {
     build_components(MANIFEST).expect("fixture builds");
@@ -130,21 +245,37 @@ fn two_devhost_processes_share_one_redis() {
     let config = write_config(dir.path(), &server.runtime_config_toml());
     let exe = env!("CARGO_BIN_EXE_devhost");
     // One through the runtime config file (which overrides --kv), one
-    // through --kv with a Redis URL: both must land on the same server.
-    let first = HostProcess::start(exe, MANIFEST, up_args(&["--kv", "memory"], Some(&config)))
-        .expect("the first host starts");
+    // through --kv with a Redis URL: both must land on the same server. One
+    // is told the semantics by its flag, one by its environment.
+    let first = HostProcess::start(
+        exe,
+        MANIFEST,
+        up_args(
+            &["--kv", "memory", "--kv-semantics", "correct"],
+            Some(&config),
+        ),
+    )
+    .expect("the first host starts");
     assert!(
         first.log().contains("--kv memory is ignored"),
         "{}",
         first.log()
     );
     let url = server.url();
-    let second = HostProcess::start(exe, MANIFEST, up_args(&["--kv", &url], None))
-        .expect("the second host starts");
+    let second = start_with_env(up_args(&["--kv", &url], None), "correct");
+    for host in [&first, &second] {
+        assert!(
+            host.log().contains("kv semantics: correct"),
+            "{}",
+            host.log()
+        );
+    }
     atomics_hold(
         &agent(),
         &[first.base_url(), second.base_url()],
         "two processes, one Redis",
+        Kind::Redis,
+        KvSemantics::Correct,
     );
     let (status, body, _) = call(
         &agent(),
@@ -153,6 +284,44 @@ fn two_devhost_processes_share_one_redis() {
         b"",
     );
     assert_eq!((status, body.as_str()), (200, "64"));
+}
+
+#[test]
+fn devhost_processes_take_their_semantics_from_flag_then_environment_else_spin() {
+    build_components(MANIFEST).expect("fixture builds");
+    let server = redis();
+    let url = server.url();
+    let exe = env!("CARGO_BIN_EXE_devhost");
+    let kv = ["--kv", url.as_str()];
+    let default = HostProcess::start(exe, MANIFEST, up_args(&kv, None)).expect("starts");
+    let from_env = start_with_env(up_args(&kv, None), "correct");
+    let flag_wins = start_with_env(
+        up_args(&["--kv", &url, "--kv-semantics", "spin-next"], None),
+        "correct",
+    );
+    let agent = agent();
+    for (host, mode) in [
+        (&default, KvSemantics::Spin),
+        (&from_env, KvSemantics::Correct),
+        (&flag_wins, KvSemantics::SpinNext),
+    ] {
+        assert!(
+            host.log().contains(&format!("kv semantics: {mode}")),
+            "{}",
+            host.log()
+        );
+        check_batch(&agent, host.base_url(), Kind::Redis, mode, mode.name());
+    }
+    // Atomics across two processes under Spin's semantics: what
+    // `atomics_hold` says Spin's Redis store does, across processes too.
+    let second = HostProcess::start(exe, MANIFEST, up_args(&kv, None)).expect("starts");
+    atomics_hold(
+        &agent,
+        &[default.base_url(), second.base_url()],
+        "two processes, one Redis, spin",
+        Kind::Redis,
+        KvSemantics::Spin,
+    );
 }
 
 #[test]
