@@ -112,14 +112,10 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         Ok(Some(Prepared::Delivery(key, delivery)))
     }
 
-    /// Turns prepared items into gaps: their commit was refused. Lists leave
-    /// them out either way; this tells later readers there is nothing to wait for.
+    /// Deletes prepared items: their commit was refused. Lists leave them
+    /// out either way; this leaves nothing to wait for.
     pub(crate) async fn abandon(&self, items: &[Prepared]) -> Result<(), Problem> {
-        let mut writes = Writes::new();
-        for item in items {
-            writes.raw(item.key().to_string(), record::gap());
-        }
-        Ok(self.app.records().put_all(writes).await?)
+        Ok(self.app.records().release(&keys_of(items)).await?)
     }
 
     /// Delivers `items` that are still queued and records what became of

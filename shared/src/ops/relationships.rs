@@ -65,23 +65,18 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         Ok(reserved)
     }
 
-    /// Turns reserved slots into gaps: their commit was refused.
+    /// Deletes reserved slots: their commit was refused.
     pub(crate) async fn release(
         &self,
         partner: &str,
         organization: &OrganizationId,
         reserved: Reserved,
     ) -> Result<(), Problem> {
-        let mut writes = Writes::new();
-        writes.raw(
+        let slots = [
             keys::customers(partner).slot(reserved.customer),
-            record::gap(),
-        );
-        writes.raw(
             keys::org_partners(organization.as_str()).slot(reserved.partner),
-            record::gap(),
-        );
-        Ok(self.app.records().put_all(writes).await?)
+        ];
+        Ok(self.app.records().release(&slots).await?)
     }
 
     /// Brings a committed relationship into being: registers the
@@ -89,8 +84,8 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
     /// organization that can be read always has one), or enters the
     /// relationship in the organization's ledger; then lists it on both
     /// sides. Idempotent. When the ledger shows the pair connected by another
-    /// commit meanwhile, this one joins that relationship: its slots become
-    /// gaps and the answer is the relationship it joined.
+    /// commit meanwhile, this one joins that relationship: its slots are
+    /// deleted and the answer is the relationship it joined.
     pub(crate) async fn connect(
         &self,
         connect: &Connect,

@@ -27,8 +27,9 @@
 //! A request may end between any two writes. Every multi-record operation
 //! therefore (1) takes the numbers it needs and writes, under keys nobody
 //! else can be writing, everything its commit will refer to: outbox items in
-//! their `prepared` state and placeholders ([`record::placeholder`]) at the
-//! list slots it will fill; (2) commits with one verified compare-and-swap
+//! their `queued` state and placeholders ([`record::placeholder`]) at the
+//! list slots it will fill (an operation that then does not commit deletes
+//! them); (2) commits with one verified compare-and-swap
 //! (or by writing a record under a fresh key), recording in the committed
 //! record an intent: what must follow; (3) carries the intent out with
 //! idempotent writes and clears it. Any later request that meets an intent,
@@ -111,6 +112,13 @@ pub trait KeyValue {
     }
     /// Removes `key` (no error if absent).
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Removes every key; neither atomic nor ordered.
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        for key in keys {
+            self.delete(key).await?;
+        }
+        Ok(())
+    }
     /// Atomically adds `delta` to the counter at `key` (absent counts as 0) and returns the new value.
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
     /// Starts a compare-and-swap on `key`: the current value and a handle.
@@ -222,6 +230,16 @@ impl<'a, S: KeyValue> Records<'a, S> {
         self.kv.set(key, &self.encode(value)?).await
     }
 
+    /// Deletes slots taken by an operation that did not commit, in one round
+    /// trip (nothing if there are none). Only that operation ever wrote them.
+    pub async fn release(&self, keys: &[String]) -> Result<(), StoreError> {
+        match keys {
+            [] => Ok(()),
+            [key] => self.kv.delete(key).await,
+            _ => self.kv.delete_many(keys).await,
+        }
+    }
+
     /// Writes a batch in one round trip (nothing if it is empty).
     pub async fn put_all(&self, writes: Writes) -> Result<(), StoreError> {
         match writes.0.len() {
@@ -305,7 +323,7 @@ fn record_only<T>(key: &str, slot: Slot<T>) -> Result<Option<T>, StoreError> {
     match slot {
         Slot::Absent => Ok(None),
         Slot::Record(r) => Ok(Some(r)),
-        Slot::Gap | Slot::Pending(_) => Err(StoreError::Corrupt {
+        Slot::Pending(_) => Err(StoreError::Corrupt {
             key: key.to_string(),
             why: "a marker where a record belongs".into(),
         }),
@@ -329,6 +347,9 @@ impl<K: KeyValue + ?Sized> KeyValue for &K {
     }
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         (**self).delete(key).await
+    }
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        (**self).delete_many(keys).await
     }
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
         (**self).increment(key, delta).await

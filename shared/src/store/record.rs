@@ -7,13 +7,11 @@
 //! stored, whatever the store reported (see [`super::Records::update`]).
 //! Readers ignore the member: record types do not deny unknown fields.
 //!
-//! Markers begin with `~`, which no JSON object does, so telling them apart
-//! costs one byte comparison:
-//! - `~pending <key>`: a placeholder written before a commit at a key the
-//!   commit will fill; `<key>` is the committed record's key, whose intent
-//!   says what belongs here (see [`crate::ops::App::finish`]).
-//! - `~gap`: nothing belongs here (a slot taken by an operation that did not
-//!   commit).
+//! A placeholder, `~pending <key>`, is written before a commit at a key the
+//! commit will fill; `<key>` is the committed record's key, whose intent says
+//! what belongs here (see [`crate::ops::App::finish`]). It begins with `~`,
+//! which no JSON object does, so telling it apart costs one byte comparison.
+//! A slot whose operation did not commit is deleted.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,8 +23,6 @@ use super::StoreError;
 pub enum Slot<T> {
     /// Nothing.
     Absent,
-    /// A slot released by an operation that did not commit.
-    Gap,
     /// A placeholder: the commit recorded at this key fills it.
     Pending(String),
     /// A record.
@@ -44,16 +40,10 @@ impl<T> Slot<T> {
 }
 
 const PENDING: &[u8] = b"~pending ";
-const GAP: &[u8] = b"~gap";
 
 /// The bytes of a placeholder naming the commit at `commit_key`.
 pub fn placeholder(commit_key: &str) -> Vec<u8> {
     [PENDING, commit_key.as_bytes()].concat()
-}
-
-/// The bytes of a gap.
-pub fn gap() -> Vec<u8> {
-    GAP.to_vec()
 }
 
 /// `value` as JSON with `"_w":"<nonce>"` as its first member.
@@ -86,9 +76,6 @@ pub fn decode<T: DeserializeOwned>(key: &str, found: Option<&[u8]>) -> Result<Sl
             return String::from_utf8(commit.to_vec())
                 .map(Slot::Pending)
                 .map_err(|_| corrupt(key, "placeholder is not UTF-8"));
-        }
-        if bytes == GAP {
-            return Ok(Slot::Gap);
         }
         return Err(corrupt(key, "unknown marker"));
     }
@@ -133,7 +120,6 @@ mod tests {
     #[test]
     fn markers_are_not_records() {
         assert_eq!(decode::<R>("k", None), Ok(Slot::Absent));
-        assert_eq!(decode::<R>("k", Some(&gap())), Ok(Slot::Gap));
         assert_eq!(
             decode::<R>("k", Some(&placeholder("p/a/inv/3"))),
             Ok(Slot::Pending("p/a/inv/3".into()))

@@ -3,16 +3,16 @@
 //! [`super::Records::counter`]) plus one get-many, whatever the size of the
 //! store.
 //!
-//! A slot may hold a record, a placeholder of a commit that fills it, or a
-//! gap (a number taken by an operation that did not commit); a page shows
-//! records only. Placeholders it meets are finished first (the commit they
+//! A slot may hold a record or a placeholder of a commit that fills it, or
+//! nothing (a number taken by an operation that did not commit); a page
+//! shows records only. Placeholders it meets are finished first (the commit they
 //! name is rolled forward) and read again; a filtered or gappy page reads at
 //! most [`MAX_FILTER_BATCHES`] batches of slots and may come back short, with
 //! `next_cursor` continuing where it stopped.
 
 use serde::de::DeserializeOwned;
 
-use super::{KeyValue, Records, Slot, StoreError, Writes, record};
+use super::{KeyValue, Records, Slot, StoreError};
 use crate::problem::{Problem, ProblemKind};
 
 /// Largest page a list returns.
@@ -133,8 +133,8 @@ impl Sequence {
     /// Placeholders met on the way are handed to `finish`, which rolls their
     /// commit forward and answers whether that commit is final; they are
     /// then read again. One still pending is left out, as an operation not
-    /// yet committed; if its commit is final it never will be filled, and
-    /// becomes a gap (only its reserving operation ever wrote that slot).
+    /// yet committed; if its commit is final it never will be filled, and is
+    /// deleted (only its reserving operation ever wrote that slot).
     pub async fn page<S, T>(
         &self,
         records: Records<'_, S>,
@@ -177,18 +177,18 @@ impl Sequence {
                     }
                 }
                 let again: Vec<String> = pending.iter().map(|(i, _)| keys[*i].clone()).collect();
-                let mut dead = Writes::new();
+                let mut dead = Vec::new();
                 for ((i, commit), slot) in pending.iter().zip(records.slots(&again).await?) {
                     let is_final = finals.iter().any(|(c, f)| *c == commit.as_str() && *f);
                     found[*i] = match slot {
                         Slot::Pending(_) if is_final => {
-                            dead.raw(keys[*i].clone(), record::gap());
-                            Slot::Gap
+                            dead.push(keys[*i].clone());
+                            Slot::Absent
                         }
                         other => other,
                     };
                 }
-                records.put_all(dead).await?;
+                records.release(&dead).await?;
             }
             items.extend(
                 found

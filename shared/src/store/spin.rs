@@ -98,6 +98,10 @@ impl KeyValue for SpinStore {
         self.bucket.delete(key).map_err(backend)
     }
 
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        batch::delete_many(&self.bucket, keys).map_err(backend)
+    }
+
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
         atomics::increment(&self.bucket, key, delta).map_err(backend)
     }

@@ -354,6 +354,14 @@ impl<S: KeyValue> KeyValue for FaultyStore<S> {
         self.write(async || self.inner.delete(key).await).await
     }
 
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        // Key by key, so a batch can be cut in the middle.
+        for key in keys {
+            self.delete(key).await?;
+        }
+        Ok(())
+    }
+
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
         match self.next_write()? {
             Fate::Stop => Err(stopped()),

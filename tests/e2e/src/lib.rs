@@ -1,12 +1,19 @@
 //! The harness of the end-to-end tests: the app from `spin.toml` served by
-//! devhost with a fresh in-memory store (or a store the test chooses, such as
-//! Redis: [`Harness::start_configured`]), a recording server standing in for
-//! the mail relay and webhook endpoints, tokens signed with a known ring, and
-//! a blocking HTTP client.
+//! devhost with a fresh store (or one the test chooses:
+//! [`Harness::start_configured`]), a recording server standing in for the
+//! mail relay and webhook endpoints, tokens signed with a known ring, and a
+//! blocking HTTP client.
+//!
+//! The fresh store is devhost's in-memory one, or, with `E2E_KV=redis`, a
+//! `redis-server` of the harness's own behind devhost's Redis store: the
+//! whole suite runs either way (`scripts/test` runs both). Both behave as
+//! Spin 4.1's stores do (devhost's default key-value semantics).
 
 use std::collections::BTreeMap;
 
-use devhost::testing::{OutboundSink, RecordedRequest, TestApp, TestAppBuilder, build_components};
+use devhost::testing::{
+    OutboundSink, RecordedRequest, RedisServer, TestApp, TestAppBuilder, build_components,
+};
 use partner_invites::token::{Claims, KeyRing, Purpose, Role};
 
 /// The ring the app is started with.
@@ -77,6 +84,8 @@ pub struct Options {
 /// A running app and everything a test needs around it.
 pub struct Harness {
     app: Option<TestApp>,
+    /// The Redis server of `E2E_KV=redis`, stopped after the app.
+    redis: Option<RedisServer>,
     /// The recording server (mail relay at `/mail`, webhooks anywhere else).
     pub sink: OutboundSink,
     keys: KeyRing,
@@ -93,6 +102,13 @@ impl Harness {
 
     /// The app with `options`.
     pub fn start_with(options: Options) -> Harness {
+        if std::env::var("E2E_KV").as_deref() == Ok("redis") {
+            let redis = RedisServer::start().expect("a redis-server of the harness's own");
+            let url = redis.url();
+            let mut h = Harness::start_configured(options, |b| b.kv_redis(url));
+            h.redis = Some(redis);
+            return h;
+        }
         Harness::start_configured(options, |b| b.kv_memory())
     }
 
@@ -145,6 +161,7 @@ impl Harness {
             .into();
         Harness {
             app: Some(app),
+            redis: None,
             sink,
             keys: KeyRing::parse(RING).expect("ring"),
             agent,
@@ -375,6 +392,7 @@ impl Drop for Harness {
         if let Some(app) = self.app.take() {
             self.runtime.block_on(app.shutdown());
         }
+        drop(self.redis.take());
     }
 }
 
