@@ -241,13 +241,27 @@ impl Harness {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
+        self.try_request_at(base, method, path, headers, body)
+            .expect("the app answers")
+    }
+
+    /// Any request to the host at `base`; `None` if it does not answer (it
+    /// was killed, say).
+    pub fn try_request_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Option<Reply> {
         let url = format!("{base}{path}");
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
         let request = builder.body(body.to_vec()).expect("request");
-        let mut response = self.agent.run(request).expect("the app answers");
+        let mut response = self.agent.run(request).ok()?;
         let headers = response
             .headers()
             .iter()
@@ -259,11 +273,11 @@ impl Harness {
             .collect();
         let status = response.status().as_u16();
         let body = response.body_mut().read_to_string().unwrap_or_default();
-        Reply {
+        Some(Reply {
             status,
             headers,
             body,
-        }
+        })
     }
 
     /// `GET` with an optional bearer.

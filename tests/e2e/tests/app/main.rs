@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod connections;
+mod crash;
 mod errors;
 mod invites;
 mod isolation;
