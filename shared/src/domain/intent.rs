@@ -32,3 +32,24 @@ pub struct Connect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<Organization>,
 }
+
+impl Intent {
+    /// Removes from `intent` what `carried_out` covered (its relationship, if
+    /// the same, and its deliveries), leaving what a later commit added;
+    /// `None` once nothing is owed. Answers whether the relationship was
+    /// among what was carried out.
+    pub fn discharge(intent: &mut Option<Intent>, carried_out: &Intent) -> bool {
+        let Some(owed) = intent.as_mut() else {
+            return false;
+        };
+        let connected = carried_out.connect.is_some() && owed.connect == carried_out.connect;
+        if connected {
+            owed.connect = None;
+        }
+        owed.deliver.retain(|k| !carried_out.deliver.contains(k));
+        if owed.connect.is_none() && owed.deliver.is_empty() {
+            *intent = None;
+        }
+        connected
+    }
+}

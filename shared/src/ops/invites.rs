@@ -435,26 +435,20 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
                 let mut i = current
                     .filter(|i| i.id == id)
                     .ok_or_else(|| Problem::not_found("invite"))?;
-                let Some(now) = i.intent.as_mut() else {
+                if i.intent.is_none() {
                     return Ok(Edit::Keep(i));
-                };
-                if intent.connect.is_some() && now.connect == intent.connect {
-                    now.connect = None;
-                    if let (
+                }
+                if Intent::discharge(&mut i.intent, &intent)
+                    && let (
                         Some(existing),
                         InviteState::Accepted {
                             relationship_id, ..
                         },
                     ) = (&adopted, &mut i.state)
-                    {
-                        // The pair was connected by another commit meanwhile: this
-                        // invite joined that relationship.
-                        *relationship_id = existing.clone();
-                    }
-                }
-                now.deliver.retain(|k| !intent.deliver.contains(k));
-                if now.connect.is_none() && now.deliver.is_empty() {
-                    i.intent = None;
+                {
+                    // The pair was connected by another commit meanwhile: this
+                    // invite joined that relationship.
+                    *relationship_id = existing.clone();
                 }
                 note_outcome(&mut i.last_email, &emails);
                 Ok(Edit::Write(i.clone(), i))

@@ -16,7 +16,7 @@ use crate::clock::Timestamp;
 use crate::domain::customer::CustomerPatch;
 use crate::domain::{
     Actor, Connect, CustomerDetails, EventType, Intent, Invite, InviteId, InviteState,
-    Organization, OrganizationId, PartnerProfile, Relationship, RelationshipId, Source, Via,
+    Organization, OrganizationId, PartnerProfile, Source, Via,
 };
 use crate::outbound::Transport;
 use crate::problem::{FieldError, Problem, ProblemKind};
@@ -261,18 +261,14 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
                 (o, true, by)
             }
         };
-        let relationship = Relationship {
-            id: RelationshipId::new(app.random.as_ref()),
-            partner_id: invite.partner_id.clone(),
-            partner_name: profile.display_name.clone(),
-            organization_id: organization.id.clone(),
-            organization_name: organization.details.company.name.clone(),
-            connection: invite.connection,
-            since: now,
-            via: Via::Invite {
+        let relationship = app.relationships().relationship(
+            &profile,
+            &organization,
+            invite.connection,
+            Via::Invite {
                 id: invite.id.clone(),
             },
-        };
+        );
         let outcome = InviteState::Accepted {
             organization_id: organization.id.clone(),
             relationship_id: relationship.id.clone(),

@@ -11,10 +11,14 @@
 
 use super::{App, Page, PageRequest};
 use crate::auth::Principal;
-use crate::domain::{Connect, Ledger, Organization, OrganizationId, Relationship, RelationshipId};
+use crate::capabilities::ConnectionType;
+use crate::domain::{
+    Connect, Ledger, Organization, OrganizationId, PartnerProfile, Relationship, RelationshipId,
+    Via,
+};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, Slot, Writes, keys, record};
+use crate::store::{Edit, KeyValue, Sequence, Slot, Writes, keys, record};
 use crate::view::{CustomerView, PartnerView};
 
 /// Organizations and relationships.
@@ -41,6 +45,27 @@ pub(crate) struct Known {
 }
 
 impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
+    /// A new relationship, from now, between the partner of `profile` and
+    /// `organization`, made through `via`.
+    pub(crate) fn relationship(
+        &self,
+        profile: &PartnerProfile,
+        organization: &Organization,
+        connection: ConnectionType,
+        via: Via,
+    ) -> Relationship {
+        Relationship {
+            id: RelationshipId::new(self.app.random.as_ref()),
+            partner_id: profile.partner_id.clone(),
+            partner_name: profile.display_name.clone(),
+            organization_id: organization.id.clone(),
+            organization_name: organization.details.company.name.clone(),
+            connection,
+            since: self.app.now(),
+            via,
+        }
+    }
+
     /// Takes the two list slots of a relationship between `partner` and
     /// `organization`, staging placeholders that name the commit at `commit`.
     pub(crate) async fn reserve(
@@ -214,18 +239,8 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         page: PageRequest,
     ) -> Result<Page<CustomerView>, Problem> {
         let partner = caller.partner_id()?;
-        let (items, next_cursor) = keys::customers(partner)
-            .page(
-                self.app.records(),
-                page,
-                |_: &Relationship| true,
-                async |commit: &str| self.app.finish(commit).await,
-            )
-            .await?;
-        Ok(Page {
-            items: items.iter().map(CustomerView::new).collect(),
-            next_cursor,
-        })
+        self.list(keys::customers(partner), page, CustomerView::new)
+            .await
     }
 
     /// `GET /api/partners`: the partners of the admin's organization, newest first.
@@ -235,7 +250,18 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         page: PageRequest,
     ) -> Result<Page<PartnerView>, Problem> {
         let organization = caller.organization_id()?;
-        let (items, next_cursor) = keys::org_partners(organization)
+        self.list(keys::org_partners(organization), page, PartnerView::new)
+            .await
+    }
+
+    /// A page of one side's relationships; placeholders met are finished first.
+    async fn list<V>(
+        &self,
+        side: Sequence,
+        page: PageRequest,
+        view: fn(&Relationship) -> V,
+    ) -> Result<Page<V>, Problem> {
+        let (items, next_cursor) = side
             .page(
                 self.app.records(),
                 page,
@@ -244,7 +270,7 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             )
             .await?;
         Ok(Page {
-            items: items.iter().map(PartnerView::new).collect(),
+            items: items.iter().map(view).collect(),
             next_cursor,
         })
     }

@@ -19,8 +19,8 @@ use crate::clock::Timestamp;
 use crate::domain::connection::DEFAULT_REQUEST_TTL_DAYS;
 use crate::domain::{
     Action, Actor, Connect, ConnectionRequest, EventType, Intent, Ledger, Locator, OpenRequest,
-    Organization, OrganizationId, PartnerProfile, Relationship, RelationshipId, RequestId,
-    RequestState, Source, Stamp, Via,
+    Organization, OrganizationId, PartnerProfile, Relationship, RequestId, RequestState, Source,
+    Stamp, Via,
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
@@ -323,19 +323,12 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 if r.state == RequestState::Proposed {
                     r.state = RequestState::Pending;
                 }
-                if let Some(now) = r.intent.as_mut() {
-                    if intent.connect.is_some() && now.connect == intent.connect {
-                        now.connect = None;
-                        if let (Some(existing), RequestState::Approved { relationship_id }) =
-                            (&joined, &mut r.state)
-                        {
-                            *relationship_id = existing.clone();
-                        }
-                    }
-                    now.deliver.retain(|k| !intent.deliver.contains(k));
-                    if now.connect.is_none() && now.deliver.is_empty() {
-                        r.intent = None;
-                    }
+                if Intent::discharge(&mut r.intent, &intent)
+                    && let (Some(existing), RequestState::Approved { relationship_id }) =
+                        (&joined, &mut r.state)
+                {
+                    // The pair was connected by another commit meanwhile.
+                    *relationship_id = existing.clone();
                 }
                 Ok(Edit::Write(r.clone(), r))
             })
@@ -539,18 +532,14 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             ));
         }
         let profile = app.partners().profile(&record.partner_id).await?;
-        let relationship = Relationship {
-            id: RelationshipId::new(app.random.as_ref()),
-            partner_id: record.partner_id.clone(),
-            partner_name: profile.display_name.clone(),
-            organization_id: record.organization_id.clone(),
-            organization_name: known.organization.details.company.name.clone(),
-            connection: record.connection,
-            since: app.now(),
-            via: Via::ConnectionRequest {
+        let relationship = app.relationships().relationship(
+            &profile,
+            &known.organization,
+            record.connection,
+            Via::ConnectionRequest {
                 id: record.id.clone(),
             },
-        };
+        );
         self.decide(
             &key,
             record,

@@ -15,6 +15,7 @@ use crate::ops::{
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::KeyValue;
+use crate::view::InviteView;
 
 type Shared<S, T> = App<S, T>;
 
@@ -57,6 +58,7 @@ pub fn static_answer(endpoint: Endpoint) -> Option<Outgoing> {
 }
 
 /// Answers `endpoint` for `req`; `params` are the named path segments.
+/// Each arm resolves the caller, parses the input and calls one operation.
 pub async fn call<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
@@ -69,30 +71,77 @@ pub async fn call<S: KeyValue, T: Transport>(
             .find(|(n, _)| *n == name)
             .map_or("", |(_, v)| v.as_str())
     };
+    let (id, token) = (param("id"), param("token"));
+    let who = || caller(app, req);
+    let page = || page_request(req);
     use Endpoint::*;
     match endpoint {
-        CreateInvite => create_invite(app, req).await,
-        ResendInvite => resend_invite(app, req, param("id")).await,
-        RevokeInvite => revoke_invite(app, req, param("id")).await,
-        RegistrationPage => registration_page(app, req, param("token")).await,
+        CreateInvite => respond(201, create_invite(app, req).await),
+        ResendInvite => respond(200, async { app.invites().resend(&who()?, id).await }.await),
+        RevokeInvite => respond(200, async { app.invites().revoke(&who()?, id).await }.await),
+        ListInvites => respond(
+            200,
+            async {
+                let status = req.query_param("status");
+                app.invites()
+                    .list(&who()?, status.as_deref(), page()?)
+                    .await
+            }
+            .await,
+        ),
+        GetInvite => respond(200, async { app.invites().get(&who()?, id).await }.await),
+        RegistrationPage => registration_page(app, req, token).await,
         Redeem => redeem(app, req).await,
-        ListInvites => list_invites(app, req).await,
-        GetInvite => get_invite(app, req, param("id")).await,
-        ListCustomers => list_customers(app, req).await,
-        ListPartners => list_partners(app, req).await,
+        ListCustomers => respond(
+            200,
+            async { app.relationships().customers(&who()?, page()?).await }.await,
+        ),
+        ListPartners => respond(
+            200,
+            async { app.relationships().partners(&who()?, page()?).await }.await,
+        ),
         Capabilities => capabilities(),
         OpenApi => openapi(),
-        RequestConnection => request_connection(app, req).await,
-        ListRequests => list_requests(app, req).await,
-        WithdrawRequest => withdraw_request(app, req, param("id")).await,
-        ApproveRequest => decide_request(app, req, param("id"), true).await,
-        DeclineRequest => decide_request(app, req, param("id"), false).await,
-        ApprovalPage => approval_page(app, req, param("token")).await,
-        GetProfile => get_profile(app, req).await,
-        PutProfile => put_profile(app, req).await,
-        ListDeliveries => list_deliveries(app, req).await,
-        RetryDelivery => retry_delivery(app, req, param("id")).await,
-        ListOutbox => list_outbox(app, req).await,
+        RequestConnection => respond(
+            201,
+            async {
+                let input: NewRequest = parse_json(req.json_body()?)?;
+                app.requests().create(&who()?, input).await
+            }
+            .await,
+        ),
+        ListRequests => respond(
+            200,
+            async { app.requests().list(&who()?, page()?).await }.await,
+        ),
+        WithdrawRequest => respond(
+            200,
+            async { app.requests().withdraw(&who()?, id).await }.await,
+        ),
+        ApproveRequest => decide_request(app, req, id, true).await,
+        DeclineRequest => decide_request(app, req, id, false).await,
+        ApprovalPage => approval_page(app, req, token).await,
+        GetProfile => respond(200, async { app.partners().get(&who()?).await }.await),
+        PutProfile => respond(
+            200,
+            async {
+                let update: ProfileUpdate = parse_json(req.json_body()?)?;
+                app.partners().put(&who()?, update).await
+            }
+            .await,
+        ),
+        ListDeliveries => respond(
+            200,
+            async { app.outbox().list_deliveries(&who()?, page()?).await }.await,
+        ),
+        RetryDelivery => respond(
+            200,
+            async { app.outbox().retry_delivery(&who()?, id).await }.await,
+        ),
+        ListOutbox => respond(
+            200,
+            async { app.outbox().list_emails(&who()?, page()?).await }.await,
+        ),
     }
 }
 
@@ -117,90 +166,19 @@ fn openapi() -> Outgoing {
     }
 }
 
-/// `POST /api/invites/generate`.
-async fn create_invite<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
-    let result = async {
-        let who = caller(app, req)?;
-        let body = req.json_body()?;
-        let input: CreateInvite = parse_json(body)?;
-        let idempotency = req
-            .header("idempotency-key")
-            .map(|k| IdempotencyKey::new(k, body))
-            .transpose()?;
-        app.invites().create(&who, input, idempotency).await
-    };
-    respond(201, result.await)
-}
-
-/// `POST /api/invites/:id/resend`.
-async fn resend_invite<S: KeyValue, T: Transport>(
+/// `POST /api/invites/generate`, with its `Idempotency-Key`.
+async fn create_invite<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
-    id: &str,
-) -> Outgoing {
-    respond(
-        200,
-        async { app.invites().resend(&caller(app, req)?, id).await }.await,
-    )
-}
-
-/// `POST /api/invites/:id/revoke`.
-async fn revoke_invite<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-    id: &str,
-) -> Outgoing {
-    respond(
-        200,
-        async { app.invites().revoke(&caller(app, req)?, id).await }.await,
-    )
-}
-
-/// `GET /api/invites`.
-async fn list_invites<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
-    let result = async {
-        let who = caller(app, req)?;
-        app.invites()
-            .list(
-                &who,
-                req.query_param("status").as_deref(),
-                page_request(req)?,
-            )
-            .await
-    };
-    respond(200, result.await)
-}
-
-/// `GET /api/invites/:id`.
-async fn get_invite<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-    id: &str,
-) -> Outgoing {
-    respond(
-        200,
-        async { app.invites().get(&caller(app, req)?, id).await }.await,
-    )
-}
-
-/// `GET /api/customers`.
-async fn list_customers<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
-    let result = async {
-        let who = caller(app, req)?;
-        app.relationships()
-            .customers(&who, page_request(req)?)
-            .await
-    };
-    respond(200, result.await)
-}
-
-/// `GET /api/partners`.
-async fn list_partners<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
-    let result = async {
-        let who = caller(app, req)?;
-        app.relationships().partners(&who, page_request(req)?).await
-    };
-    respond(200, result.await)
+) -> Result<InviteView, Problem> {
+    let who = caller(app, req)?;
+    let body = req.json_body()?;
+    let input: CreateInvite = parse_json(body)?;
+    let idempotency = req
+        .header("idempotency-key")
+        .map(|k| IdempotencyKey::new(k, body))
+        .transpose()?;
+    app.invites().create(&who, input, idempotency).await
 }
 
 /// `GET /invite/:token`: the registration page, or its JSON.
@@ -280,44 +258,6 @@ async fn rejected_form<S: KeyValue, T: Transport>(
     }
 }
 
-/// `POST /api/connections`.
-async fn request_connection<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
-    let result = async {
-        let who = caller(app, req)?;
-        let input: NewRequest = parse_json(req.json_body()?)?;
-        app.requests().create(&who, input).await
-    };
-    respond(201, result.await)
-}
-
-/// `GET /api/connections`.
-async fn list_requests<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
-    respond(
-        200,
-        async {
-            app.requests()
-                .list(&caller(app, req)?, page_request(req)?)
-                .await
-        }
-        .await,
-    )
-}
-
-/// `POST /api/connections/:id/withdraw`.
-async fn withdraw_request<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-    id: &str,
-) -> Outgoing {
-    respond(
-        200,
-        async { app.requests().withdraw(&caller(app, req)?, id).await }.await,
-    )
-}
-
 /// `GET /connect/:token`: the approval page, or its JSON.
 async fn approval_page<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
@@ -332,6 +272,13 @@ async fn approval_page<S: KeyValue, T: Transport>(
         Ok(p) => Outgoing::html(200, page::approval(&p, token)),
         Err(problem) => Outgoing::problem_page(&problem),
     }
+}
+
+/// The body of a decision: the approval link's token, unless the admin's
+/// bearer authorises it.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Decision {
+    token: Option<String>,
 }
 
 /// `POST /api/connections/:id/approve` or `.../decline`, by bearer or by the link's token
@@ -352,8 +299,8 @@ async fn decide_request<S: KeyValue, T: Transport>(
             .into_iter()
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v),
-        BodyKind::Json => match parse_json::<serde_json::Value>(req.json_body().unwrap_or(b"{}")) {
-            Ok(v) => v.get("token").and_then(|t| t.as_str()).map(str::to_string),
+        BodyKind::Json => match parse_json::<Decision>(req.json_body().unwrap_or(b"{}")) {
+            Ok(d) => d.token,
             Err(p) => return Outgoing::problem(&p),
         },
     };
@@ -384,55 +331,4 @@ async fn decide_request<S: KeyValue, T: Transport>(
         (BodyKind::Form, Err(problem)) => Outgoing::problem_page(&problem),
         (BodyKind::Json, result) => respond(200, result),
     }
-}
-
-/// `GET /api/partner`.
-async fn get_profile<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
-    respond(
-        200,
-        async { app.partners().get(&caller(app, req)?).await }.await,
-    )
-}
-
-/// `PUT /api/partner`.
-async fn put_profile<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
-    let result = async {
-        let who = caller(app, req)?;
-        let update: ProfileUpdate = parse_json(req.json_body()?)?;
-        app.partners().put(&who, update).await
-    };
-    respond(200, result.await)
-}
-
-/// `GET /api/webhooks/deliveries`.
-async fn list_deliveries<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-) -> Outgoing {
-    let result = async {
-        let who = caller(app, req)?;
-        app.outbox().list_deliveries(&who, page_request(req)?).await
-    };
-    respond(200, result.await)
-}
-
-/// `POST /api/webhooks/deliveries/:id/retry`.
-async fn retry_delivery<S: KeyValue, T: Transport>(
-    app: &Shared<S, T>,
-    req: &Incoming,
-    id: &str,
-) -> Outgoing {
-    respond(
-        200,
-        async { app.outbox().retry_delivery(&caller(app, req)?, id).await }.await,
-    )
-}
-
-/// `GET /api/outbox` (operators).
-async fn list_outbox<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -> Outgoing {
-    let result = async {
-        let who = caller(app, req)?;
-        app.outbox().list_emails(&who, page_request(req)?).await
-    };
-    respond(200, result.await)
 }

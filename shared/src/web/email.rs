@@ -1,4 +1,6 @@
-//! The emails people receive, as subject and text: one function per email.
+//! The emails people receive, as subject and text: one function per email,
+//! each one template whose words read in order with named placeholders.
+//! Plain text needs no HTML escaping, so these stay `format!` strings.
 
 use crate::capabilities::ConnectionType;
 use crate::clock::readable;
@@ -37,20 +39,26 @@ pub struct Invitation<'a> {
 
 /// The invite email, to the invited contact.
 pub fn invitation(m: &Invitation<'_>) -> Message {
+    let Invitation {
+        first_name,
+        last_name,
+        partner,
+        company,
+        vendor,
+        connection,
+        first_contact,
+        link,
+        expires_at,
+    } = *m;
+    let (connection, expires) = (connection.label(), readable(expires_at));
     Message {
-        subject: format!("{} invites {} to connect", m.partner, m.company),
+        subject: format!("{partner} invites {company} to connect"),
         text: format!(
-            "Hello {} {},\n\n{} invites {} to {} as {}.\nYour first contact for support will be {}.\n\n\
-             Register or link your organization here:\n{}\n\nThis link expires on {}.\n",
-            m.first_name,
-            m.last_name,
-            m.partner,
-            m.company,
-            m.vendor,
-            m.connection.label(),
-            m.first_contact,
-            m.link,
-            readable(m.expires_at),
+            "Hello {first_name} {last_name},\n\n\
+             {partner} invites {company} to {vendor} as {connection}.\n\
+             Your first contact for support will be {first_contact}.\n\n\
+             Register or link your organization here:\n{link}\n\n\
+             This link expires on {expires}.\n"
         ),
     }
 }
@@ -74,17 +82,22 @@ pub struct ApprovalRequest<'a> {
 
 /// The approval email, to the organization's admin.
 pub fn approval_request(m: &ApprovalRequest<'_>) -> Message {
+    let ApprovalRequest {
+        partner,
+        organization,
+        vendor,
+        connection,
+        link,
+        expires_at,
+    } = *m;
+    let (connection, expires) = (connection.label(), readable(expires_at));
     Message {
-        subject: format!("{} asks to connect to {}", m.partner, m.organization),
+        subject: format!("{partner} asks to connect to {organization}"),
         text: format!(
-            "Hello,\n\n{} asks to be connected to {} on {} as {}.\n\nReview the request and approve or decline it here:\n{}\n\n\
-             The request expires on {}. Your organization's settings stay as they are either way.\n",
-            m.partner,
-            m.organization,
-            m.vendor,
-            m.connection.label(),
-            m.link,
-            readable(m.expires_at),
+            "Hello,\n\n\
+             {partner} asks to be connected to {organization} on {vendor} as {connection}.\n\n\
+             Review the request and approve or decline it here:\n{link}\n\n\
+             The request expires on {expires}. Your organization's settings stay as they are either way.\n"
         ),
     }
 }

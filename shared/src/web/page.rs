@@ -1,29 +1,19 @@
 //! Server-rendered pages for the people who open links: plain HTML forms that
-//! work without JavaScript. Every value from outside goes through [`escape`].
+//! work without JavaScript.
+//!
+//! Each screen is one `maud::html!` template, inside `layout`. A value
+//! spliced into a template as `(value)` is always escaped, in element text
+//! and in attribute values alike; only [`Markup`] made by `html!` itself goes
+//! in as it is. The only text marked pre-escaped is maud's doctype and the
+//! constant style sheet.
 
-use std::fmt::Write;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::clock::{Timestamp, readable, rfc3339};
 use crate::domain::customer::{CustomerDetails, CustomerPatch, Patch};
 use crate::ops::{ApprovalPreview, RedeemPreview, RedeemRequest, Redeemed};
 use crate::problem::{FieldError, Problem, ProblemKind};
 use crate::view::RequestView;
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
 h1{font-size:1.5rem}fieldset{border:1px solid #ccc;border-radius:.5rem;margin:1rem 0;padding:1rem}\
@@ -34,13 +24,22 @@ button.secondary{background:#fff;color:#245}button:focus,input:focus{outline:3px
 .problem h2{font-size:1.15rem}.problem a{color:#b00}.field-error{color:#b00;font-weight:600;margin:.1rem 0}\
 input[aria-invalid=true]{border:2px solid #b00}.actions{display:flex;gap:1rem;flex-wrap:wrap;margin-top:1rem}.actions button{margin-top:0}";
 
-fn layout(title: &str, main: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body><main>{main}</main></body></html>\n",
-        escape(title)
-    )
+/// The page around every screen: its title, the style sheet, `<main>`.
+fn layout(title: Markup, main: Markup) -> String {
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main { (main) } }
+        }
+        "\n"
+    }
+    .into_string()
 }
 
 /// One field of the registration form.
@@ -233,150 +232,101 @@ fn sentence(text: &str) -> String {
 }
 
 /// An instant as people read it, machine-readable in a `<time>` element.
-fn time(at: Timestamp) -> String {
-    format!(
-        "<time datetime=\"{}\">{}</time>",
-        rfc3339(at.0),
-        readable(at.0)
-    )
+fn time(at: Timestamp) -> Markup {
+    html! { time datetime=(rfc3339(at.0)) { (readable(at.0)) } }
 }
 
-fn input(out: &mut String, field: &Field, value: Option<&str>, error: Option<&str>, focus: bool) {
+/// One field's label, its error (if any) and its input.
+fn input(field: &Field, value: Option<&str>, error: Option<&str>, focus: bool) -> Markup {
     let name = field.name;
-    let _ = write!(
-        out,
-        "<label for=\"{name}\">{}{}{}</label>",
-        field.label,
-        field.hint,
-        if field.required { " (required)" } else { "" },
-    );
-    if let Some(error) = error {
-        let _ = write!(
-            out,
-            "<p class=\"field-error\" id=\"{name}-error\">{}</p>",
-            escape(&sentence(error))
-        );
+    let error_id = error.map(|_| format!("{name}-error"));
+    html! {
+        label for=(name) {
+            (field.label) (field.hint)
+            @if field.required { " (required)" }
+        }
+        @if let (Some(error), Some(id)) = (error, &error_id) {
+            p class="field-error" id=(id) { (sentence(error)) }
+        }
+        input id=(name) name=(name) value=(value.unwrap_or("")) autocomplete=(field.autocomplete)
+            required[field.required] aria-invalid=[error.map(|_| "true")]
+            aria-describedby=[error_id] autofocus[focus];
     }
-    let _ = write!(
-        out,
-        "<input id=\"{name}\" name=\"{name}\" value=\"{}\" autocomplete=\"{}\"{}{}{}>",
-        escape(value.unwrap_or("")),
-        field.autocomplete,
-        if field.required { " required" } else { "" },
-        if error.is_some() {
-            format!(" aria-invalid=\"true\" aria-describedby=\"{name}-error\"")
-        } else {
-            String::new()
-        },
-        if focus { " autofocus" } else { "" },
-    );
 }
 
-fn grants(out: &mut String, labels: impl Iterator<Item = &'static str>) {
-    out.push_str("<ul class=\"grants\">");
-    for label in labels {
-        let _ = write!(out, "<li>{}</li>", escape(label));
-    }
-    out.push_str("</ul>");
+/// What a connection grants, one item per capability.
+fn grants<'a>(labels: impl Iterator<Item = &'a str>) -> Markup {
+    html! { ul class="grants" { @for label in labels { li { (label) } } } }
 }
 
 /// The list of what to correct, at the top of a rejected form; each entry
 /// links to its field.
-fn error_summary(out: &mut String, errors: &[FieldError]) {
+fn error_summary(errors: &[FieldError]) -> Markup {
     let count = errors.len();
-    let _ = write!(
-        out,
-        "<div class=\"problem\" role=\"alert\"><h2>Please correct {count} {}</h2><ul>",
-        if count == 1 { "field" } else { "fields" }
-    );
-    for e in errors {
-        match FIELDS.iter().find(|f| f.is_at(&e.pointer)) {
-            Some(f) => {
-                let _ = write!(
-                    out,
-                    "<li><a href=\"#{}\">{}: {}</a></li>",
-                    f.name,
-                    f.label,
-                    escape(&e.detail)
-                );
-            }
-            None => {
-                let _ = write!(
-                    out,
-                    "<li>{}: {}</li>",
-                    escape(&e.pointer),
-                    escape(&e.detail)
-                );
+    html! {
+        div class="problem" role="alert" {
+            h2 { "Please correct " (count) @if count == 1 { " field" } @else { " fields" } }
+            ul {
+                @for e in errors {
+                    @match FIELDS.iter().find(|f| f.is_at(&e.pointer)) {
+                        Some(f) => li { a href={ "#" (f.name) } { (f.label) ": " (e.detail) } },
+                        None => li { (e.pointer) ": " (e.detail) },
+                    }
+                }
             }
         }
     }
-    out.push_str("</ul></div>");
 }
 
 /// The registration page for an invite: as the link opens it, or again with
 /// what was typed and what to correct after the server rejected it.
 pub fn registration(p: &RedeemPreview, token: &str, filled: Filled<'_>) -> String {
     let c = &p.customer;
-    let mut m = String::new();
-    if let Filled::Rejected { errors, .. } = filled {
-        error_summary(&mut m, errors);
-    }
-    let _ = write!(
-        m,
-        "<h1>{} invites you to connect</h1>\
-         <p><strong>{}</strong> will be connected to your organization as <strong>{}</strong>. This connection grants:</p>",
-        escape(&p.partner_name),
-        escape(&p.partner_name),
-        escape(p.connection_label),
-    );
-    grants(&mut m, p.capabilities.iter().map(|c| c.label));
-    let _ = write!(
-        m,
-        "<p>Your first contact for support will be <strong>{}</strong>. Pricing is set by your contract.</p>\
-         <p class=\"muted\">This invitation expires on {}.</p>",
-        escape(&p.first_contact_name),
-        time(p.expires_at),
-    );
-    let _ = write!(
-        m,
-        "<form method=\"post\" action=\"/api/invites/redeem\"><input type=\"hidden\" name=\"token\" value=\"{}\">",
-        escape(token)
-    );
     let first_error = FIELDS.iter().position(|f| filled.error(f).is_some());
-    let fields = |m: &mut String, range: std::ops::Range<usize>| {
-        for (i, field) in FIELDS.iter().enumerate().take(range.end).skip(range.start) {
-            input(
-                m,
-                field,
-                filled.value(field, c),
-                filled.error(field),
-                first_error == Some(i),
-            );
+    let fields = |range: std::ops::Range<usize>| {
+        html! {
+            @for (i, field) in FIELDS.iter().enumerate().take(range.end).skip(range.start) {
+                (input(field, filled.value(field, c), filled.error(field), first_error == Some(i)))
+            }
         }
     };
-    m.push_str("<fieldset><legend>Company</legend>");
-    fields(&mut m, 0..7);
-    m.push_str(
-        "</fieldset><fieldset><legend>Your details (you become the organization's admin)</legend>",
-    );
-    fields(&mut m, 7..9);
-    let _ = write!(
-        m,
-        "<p><strong>Email:</strong> <span id=\"contact-email\">{}</span><br><span class=\"muted\">The invitation was sent to this address; it becomes your login.</span></p>",
-        escape(&c.contact.email)
-    );
-    m.push_str("</fieldset><fieldset><legend>Billing</legend>");
-    fields(&mut m, 9..10);
-    m.push_str(
-        "</fieldset><button type=\"submit\">Register and connect</button></form>\
-         <p class=\"muted\">Already have an organization? Sign in to the portal as its admin and link it there: \
-         its settings stay as they are.</p>",
-    );
-    let title = format!("{} invites you", p.partner_name);
-    match filled {
-        Filled::Invited => layout(&title, &m),
-        Filled::Rejected { .. } => layout(&format!("Error: {title}"), &m),
-    }
+    let main = html! {
+        @if let Filled::Rejected { errors, .. } = filled { (error_summary(errors)) }
+        h1 { (p.partner_name) " invites you to connect" }
+        p {
+            strong { (p.partner_name) } " will be connected to your organization as "
+            strong { (p.connection_label) } ". This connection grants:"
+        }
+        (grants(p.capabilities.iter().map(|c| c.label)))
+        p {
+            "Your first contact for support will be " strong { (p.first_contact_name) }
+            ". Pricing is set by your contract."
+        }
+        p class="muted" { "This invitation expires on " (time(p.expires_at)) "." }
+        form method="post" action="/api/invites/redeem" {
+            input type="hidden" name="token" value=(token);
+            fieldset { legend { "Company" } (fields(0..7)) }
+            fieldset {
+                legend { "Your details (you become the organization's admin)" }
+                (fields(7..9))
+                p {
+                    strong { "Email:" } " " span id="contact-email" { (c.contact.email) } br;
+                    span class="muted" { "The invitation was sent to this address; it becomes your login." }
+                }
+            }
+            fieldset { legend { "Billing" } (fields(9..10)) }
+            button type="submit" { "Register and connect" }
+        }
+        p class="muted" {
+            "Already have an organization? Sign in to the portal as its admin and link it there: "
+            "its settings stay as they are."
+        }
+    };
+    let title = html! {
+        @if let Filled::Rejected { .. } = filled { "Error: " }
+        (p.partner_name) " invites you"
+    };
+    layout(title, main)
 }
 
 /// Turns the registration form into a redeem request: filled fields patch
@@ -402,64 +352,49 @@ pub fn form_to_redeem_request(form: &[(String, String)]) -> RedeemRequest {
 
 /// The page after a successful registration.
 pub fn registered(r: &Redeemed) -> String {
-    let mut m = String::new();
-    let _ = write!(
-        m,
-        "<h1>You are connected</h1><p>Your organization is now connected to <strong>{}</strong> as <strong>{}</strong>.</p>",
-        escape(&r.partner_name),
-        escape(r.connection.label())
-    );
-    grants(&mut m, r.capabilities.iter().map(|c| c.label()));
-    let _ = write!(
-        m,
-        "<p class=\"muted\">Organization id: <code>{}</code>{}</p>",
-        escape(&r.organization_id),
-        if r.existing_organization {
-            " (settings unchanged)"
-        } else {
-            ""
+    let main = html! {
+        h1 { "You are connected" }
+        p {
+            "Your organization is now connected to " strong { (r.partner_name) }
+            " as " strong { (r.connection.label()) } "."
         }
-    );
-    layout("Connected", &m)
+        (grants(r.capabilities.iter().map(|c| c.label())))
+        p class="muted" {
+            "Organization id: " code { (r.organization_id) }
+            @if r.existing_organization { " (settings unchanged)" }
+        }
+    };
+    layout(html! { "Connected" }, main)
 }
 
 /// The approval page for a connection request.
 pub fn approval(p: &ApprovalPreview, token: &str) -> String {
-    let mut m = String::new();
-    let _ = write!(
-        m,
-        "<h1>{} asks to connect to {}</h1><p>Approving connects them as <strong>{}</strong>, which grants:</p>",
-        escape(&p.partner_name),
-        escape(&p.organization_name),
-        escape(p.connection_label)
-    );
-    grants(&mut m, p.capabilities.iter().map(|c| c.label));
-    let _ = write!(
-        m,
-        "<p>Your organization's settings stay as they are. The request expires on {}.</p>",
-        time(p.expires_at)
-    );
-    let id = escape(&p.request_id);
-    let token = escape(token);
-    let _ = write!(
-        m,
-        "<div class=\"actions\">\
-         <form method=\"post\" action=\"/api/connections/{id}/approve\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <button type=\"submit\">Approve</button></form>\
-         <form method=\"post\" action=\"/api/connections/{id}/decline\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <button type=\"submit\" class=\"secondary\">Decline</button></form></div>"
-    );
-    layout(&format!("{} asks to connect", p.partner_name), &m)
+    let main = html! {
+        h1 { (p.partner_name) " asks to connect to " (p.organization_name) }
+        p { "Approving connects them as " strong { (p.connection_label) } ", which grants:" }
+        (grants(p.capabilities.iter().map(|c| c.label)))
+        p { "Your organization's settings stay as they are. The request expires on " (time(p.expires_at)) "." }
+        div class="actions" {
+            form method="post" action={ "/api/connections/" (p.request_id) "/approve" } {
+                input type="hidden" name="token" value=(token);
+                button type="submit" { "Approve" }
+            }
+            form method="post" action={ "/api/connections/" (p.request_id) "/decline" } {
+                input type="hidden" name="token" value=(token);
+                button type="submit" class="secondary" { "Decline" }
+            }
+        }
+    };
+    layout(html! { (p.partner_name) " asks to connect" }, main)
 }
 
 /// The page after a decision.
 pub fn decided(r: &RequestView) -> String {
-    let m = format!(
-        "<h1>Request {}</h1><p>The connection request was {}. You can close this page.</p>",
-        escape(r.status),
-        escape(r.status)
-    );
-    layout(&format!("Request {}", r.status), &m)
+    let main = html! {
+        h1 { "Request " (r.status) }
+        p { "The connection request was " (r.status) ". You can close this page." }
+    };
+    layout(html! { "Request " (r.status) }, main)
 }
 
 /// A problem, for people: a plain heading, what happened, and what to do.
@@ -480,26 +415,17 @@ pub fn problem(p: &Problem) -> String {
         }
         _ => "If you think this is a mistake, ask the sender for a new link.",
     };
-    let m = format!(
-        "<div class=\"problem\" role=\"alert\"><h1>{}</h1><p>{}</p></div><p class=\"muted\">{next}</p>",
-        escape(heading),
-        escape(&sentence(&p.detail))
-    );
-    layout(heading, &m)
+    let main = html! {
+        div class="problem" role="alert" { h1 { (heading) } p { (sentence(&p.detail)) } }
+        p class="muted" { (next) }
+    };
+    layout(html! { (heading) }, main)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::capabilities::{ConnectionType, FirstContact};
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
-        );
-    }
 
     #[test]
     fn form_patches_the_invited_details() {
@@ -555,6 +481,73 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    fn hostile() -> (&'static str, &'static str) {
+        (
+            "<script>alert('x')</script> & \"q\"",
+            // maud leaves `'` as it is: every attribute value is double-quoted.
+            "&lt;script&gt;alert('x')&lt;/script&gt; &amp; &quot;q&quot;",
+        )
+    }
+
+    #[test]
+    fn hostile_values_are_escaped_in_text_and_attributes() {
+        let (raw, escaped) = hostile();
+        let mut p = preview();
+        p.partner_name = raw.into();
+        p.customer.contact.email = raw.into();
+        let sent = form(&[("token", raw), ("company_name", raw)]);
+        let errors = [
+            FieldError::new("/organization/company/name", raw),
+            FieldError::new(raw, raw),
+        ];
+        let filled = Filled::Rejected {
+            form: &sent,
+            errors: &errors,
+        };
+        let html = registration(&p, raw, filled);
+        for expected in [
+            format!("<title>Error: {escaped} invites you</title>"),
+            format!("<h1>{escaped} invites you to connect</h1>"),
+            format!("<span id=\"contact-email\">{escaped}</span>"),
+            format!("<li><a href=\"#company_name\">Company name: {escaped}</a></li>"),
+            format!("<li>{escaped}: {escaped}</li>"),
+            format!("<p class=\"field-error\" id=\"company_name-error\">{escaped}.</p>"),
+            format!("<input type=\"hidden\" name=\"token\" value=\"{escaped}\">"),
+            format!("name=\"company_name\" value=\"{escaped}\""),
+        ] {
+            assert!(html.contains(&expected), "lacks {expected}: {html}");
+        }
+        assert!(!html.contains("<script>"), "{html}");
+
+        let approval = approval(
+            &ApprovalPreview {
+                request_id: raw.into(),
+                partner_name: raw.into(),
+                organization_id: "org_1".into(),
+                organization_name: raw.into(),
+                connection: ConnectionType::Msp,
+                connection_label: ConnectionType::Msp.label(),
+                capabilities: Vec::new(),
+                first_contact: FirstContact::Partner,
+                expires_at: Timestamp(1_795_953_600),
+            },
+            raw,
+        );
+        for expected in [
+            format!("<h1>{escaped} asks to connect to {escaped}</h1>"),
+            format!(
+                "action=\"/api/connections/{escaped}/approve\"><input type=\"hidden\" name=\"token\" value=\"{escaped}\">"
+            ),
+        ] {
+            assert!(approval.contains(&expected), "lacks {expected}: {approval}");
+        }
+        let problem = problem(&Problem::new(ProblemKind::NotFound, raw));
+        assert!(problem.contains(&format!("<p>{escaped}.</p>")), "{problem}");
+        for page in [approval, problem] {
+            assert!(!page.contains("<script>"), "{page}");
+        }
     }
 
     #[test]
