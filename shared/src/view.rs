@@ -279,35 +279,3 @@ impl DeliveryView {
         }
     }
 }
-
-/// An email as the operator's outbox lists it, body included.
-#[derive(Debug, Serialize)]
-pub struct OutboxEmailView {
-    /// Id.
-    pub id: String,
-    /// Recipient.
-    pub to: String,
-    /// Subject.
-    pub subject: String,
-    /// Plain-text body.
-    pub text: String,
-    /// When it was produced (Unix seconds).
-    pub created_at: u64,
-    /// What became of it.
-    #[serde(flatten)]
-    pub status: EmailStatus,
-}
-
-impl OutboxEmailView {
-    /// Renders an email.
-    pub fn new(e: &Email) -> OutboxEmailView {
-        OutboxEmailView {
-            id: e.id.clone(),
-            to: e.to.clone(),
-            subject: e.subject.clone(),
-            text: e.text.clone(),
-            created_at: e.created_at,
-            status: e.status.clone(),
-        }
-    }
-}

@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::{KeyValue, Slot, Writes, keys, record};
-use crate::view::{DeliveryView, OutboxEmailView};
+use crate::view::DeliveryView;
 use crate::webhook;
 
 /// Emails and webhook deliveries.
@@ -313,7 +313,7 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         &self,
         caller: &Principal,
         page: PageRequest,
-    ) -> Result<Page<OutboxEmailView>, Problem> {
+    ) -> Result<Page<Email>, Problem> {
         caller.require_operator()?;
         let (items, next_cursor) = keys::outbox()
             .page(
@@ -324,7 +324,11 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
             )
             .await?;
         Ok(Page {
-            items: items.iter().map(OutboxEmailView::new).collect(),
+            // What they report is the store's business, not the operator's.
+            items: items
+                .into_iter()
+                .map(|e| Email { source: None, ..e })
+                .collect(),
             next_cursor,
         })
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use partner_invites::auth::Principal;
 use partner_invites::clock::ManualClock;
+use partner_invites::domain::Email;
 use partner_invites::ops::{
     App, ApprovalPreview, Authority, Config, IdempotencyKey, Page, PageRequest, ProfileView,
     RedeemPreview, Redeemed, parse_json,
@@ -16,9 +17,7 @@ use partner_invites::problem::Problem;
 use partner_invites::random::CountingEntropy;
 use partner_invites::store::testing::MemoryStore;
 use partner_invites::token::KeyRing;
-use partner_invites::view::{
-    CustomerView, DeliveryView, InviteView, OutboxEmailView, PartnerView, RequestView,
-};
+use partner_invites::view::{CustomerView, DeliveryView, InviteView, PartnerView, RequestView};
 
 /// 2026-11-22T00:00:00Z.
 pub const START: u64 = 1_795_305_600;
@@ -157,7 +156,7 @@ pub trait Api {
         page: PageRequest,
     ) -> Result<Page<DeliveryView>, Problem>;
     async fn retry_delivery(&self, partner: &str, id: &str) -> Result<DeliveryView, Problem>;
-    async fn list_outbox(&self, page: PageRequest) -> Result<Page<OutboxEmailView>, Problem>;
+    async fn list_outbox(&self, page: PageRequest) -> Result<Page<Email>, Problem>;
 }
 
 impl<S: partner_invites::store::KeyValue, T: partner_invites::outbound::Transport> Api
@@ -264,7 +263,7 @@ impl<S: partner_invites::store::KeyValue, T: partner_invites::outbound::Transpor
             .retry_delivery(&partner_principal(partner), id)
             .await
     }
-    async fn list_outbox(&self, page: PageRequest) -> Result<Page<OutboxEmailView>, Problem> {
+    async fn list_outbox(&self, page: PageRequest) -> Result<Page<Email>, Problem> {
         self.outbox().list_emails(&operator(), page).await
     }
 }
