@@ -27,16 +27,6 @@ pub use partner::{PartnerProfile, WebhookEndpoint};
 
 use serde::{Deserialize, Serialize};
 
-/// What the request holding an `Idempotency-Key` created: written by the
-/// request that claimed the key, before the invite itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdempotencyRecord {
-    /// SHA-256 of the request body: a reused key with another body is refused.
-    pub fingerprint: String,
-    /// The invite it creates.
-    pub invite_id: InviteId,
-}
-
 /// Which partner owns a connection request, for the organization's side
 /// (approval by bearer knows the request id, not the partner).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

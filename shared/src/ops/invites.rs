@@ -7,7 +7,7 @@
 //! commit by a verified swap that refuses a record changed meanwhile, then
 //! deliver.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::outbox::{Prepared, keys_of};
@@ -16,8 +16,8 @@ use crate::auth::Principal;
 use crate::capabilities::{ConnectionType, FirstContact};
 use crate::domain::invite::{DEFAULT_TTL_DAYS, MAX_TTL_DAYS};
 use crate::domain::{
-    Action, CustomerDetails, CustomerInput, Email, EventType, IdempotencyRecord, Intent, Invite,
-    InviteId, InviteState, InviteStatus, PartnerProfile, Source, Stamp,
+    Action, CustomerDetails, CustomerInput, Email, EventType, Intent, Invite, InviteId,
+    InviteState, InviteStatus, PartnerProfile, Source, Stamp,
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
@@ -268,34 +268,19 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
         let records = app.records();
         let invites = keys::invites(partner);
         let n = invites.take(records, 1).await?.first;
-        let id = InviteId::new(n, app.random.as_ref());
-        if let Some(key) = &idempotency {
-            if records
+        if let Some(key) = &idempotency
+            && records
                 .claim(&keys::idempotency_claim(partner, &key.hash))
                 .await?
                 > 1
-            {
-                // Another request holds the key; slot n stays a gap.
-                return self.replay(partner, key).await?.ok_or_else(|| {
-                    Problem::new(
-                        ProblemKind::InvalidState,
-                        "a request with this Idempotency-Key is in progress; retry shortly",
-                    )
-                });
-            }
-            let record = IdempotencyRecord {
-                fingerprint: key.fingerprint.clone(),
-                invite_id: id.clone(),
-            };
-            records
-                .put(&keys::idempotency(partner, &key.hash), &record)
-                .await?;
+        {
+            // Another request holds the key; slot n stays empty.
+            return self.replay(partner, key).await?.ok_or_else(in_progress);
         }
-
         let stamp = app.stamp(caller.actor());
         let now = stamp.at;
         let mut invite = Invite {
-            id,
+            id: InviteId::new(n, app.random.as_ref()),
             partner_id: partner.to_string(),
             connection: valid.connection,
             customer: valid.customer,
@@ -333,13 +318,46 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
                 )
                 .await?,
         );
-        records.put_all(writes).await?;
         note_prepared(&mut invite, &items);
+        records.put_all(writes).await?;
+        if let Some(idempotency) = &idempotency {
+            // The claim's winner records the whole creation before the
+            // invite: a retry that finds the record but not the invite makes
+            // the same one.
+            let record = IdempotencyRecord {
+                fingerprint: idempotency.fingerprint.clone(),
+                invite: invite.clone(),
+                items: items.clone(),
+            };
+            records
+                .put(&keys::idempotency(partner, &idempotency.hash), &record)
+                .await?;
+        }
         records.put(&key, &invite).await?;
         let invite = self
             .settle(&key, invite, Some(items), Some(&profile))
             .await?;
         self.view(&invite)
+    }
+
+    /// Makes the invite an `Idempotency-Key`'s record holds, as recorded: its
+    /// items (nobody can have delivered them while the invite is missing),
+    /// then the invite, the commit that releases them.
+    async fn create_recorded(
+        &self,
+        partner: &str,
+        record: IdempotencyRecord,
+    ) -> Result<Invite, Problem> {
+        let records = self.app.records();
+        let mut writes = Writes::new();
+        for item in &record.items {
+            item.stage(records, &mut writes)?;
+        }
+        records.put_all(writes).await?;
+        let key = keys::invite(partner, record.invite.id.slot());
+        records.put(&key, &record.invite).await?;
+        self.settle(&key, record.invite, Some(record.items), None)
+            .await
     }
 
     async fn replay(
@@ -361,13 +379,14 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
                 "this Idempotency-Key was used with a different request body",
             ));
         }
-        match self.load(partner, record.invite_id.as_str()).await {
+        match self.load(partner, record.invite.id.as_str()).await {
             Ok((_, invite)) => self.view(&invite).map(Some),
-            // Recorded, not yet created: the first request is still at it.
-            Err(p) if p.kind == ProblemKind::NotFound => Err(Problem::new(
-                ProblemKind::InvalidState,
-                "a request with this Idempotency-Key is in progress; retry shortly",
-            )),
+            // Recorded, not yet created (the first request may have been cut
+            // short): make it, exactly as recorded.
+            Err(p) if p.kind == ProblemKind::NotFound => {
+                let invite = self.create_recorded(partner, record).await?;
+                self.view(&invite).map(Some)
+            }
             Err(p) => Err(p),
         }
     }
@@ -628,6 +647,28 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
             "this invite is changing too often right now; retry shortly",
         ))
     }
+}
+
+/// The answer while another request holds an `Idempotency-Key` it has not
+/// yet recorded.
+fn in_progress() -> Problem {
+    Problem::new(
+        ProblemKind::InvalidState,
+        "a request with this Idempotency-Key is in progress; retry shortly",
+    )
+}
+
+/// What the request that claimed an `Idempotency-Key` creates, recorded
+/// before it creates it: the invite and its outbox items, so that a retry of
+/// a request cut short makes the same ones.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IdempotencyRecord {
+    /// SHA-256 of the request body: a reused key with another body is refused.
+    fingerprint: String,
+    /// The invite, as its first write.
+    invite: Invite,
+    /// Its outbox items, queued.
+    items: Vec<Prepared>,
 }
 
 /// Records prepared items in the invite: their keys in its intent (added to

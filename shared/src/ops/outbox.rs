@@ -10,6 +10,7 @@
 //! recording leaves the item queued, and whoever finishes the commit sends it
 //! again (webhook receivers deduplicate by `webhook-id`).
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{App, Page, PageRequest};
@@ -21,7 +22,7 @@ use crate::domain::{
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{KeyValue, Slot, Writes, keys, record};
+use crate::store::{KeyValue, Slot, StoreError, Writes, keys, record};
 use crate::view::DeliveryView;
 use crate::webhook;
 
@@ -31,7 +32,7 @@ pub struct Outbox<'a, S, T> {
 }
 
 /// An item written before its commit, to deliver after it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Prepared {
     /// An email, at its outbox key.
     Email(String, Email),
@@ -40,6 +41,18 @@ pub(crate) enum Prepared {
 }
 
 impl Prepared {
+    /// Adds the item, as it stands, to a batch.
+    pub(crate) fn stage<S: KeyValue>(
+        &self,
+        records: crate::store::Records<'_, S>,
+        writes: &mut Writes,
+    ) -> Result<(), StoreError> {
+        match self {
+            Prepared::Email(key, email) => records.stage(writes, key.clone(), email),
+            Prepared::Delivery(key, delivery) => records.stage(writes, key.clone(), delivery),
+        }
+    }
+
     /// Where it is stored.
     pub(crate) fn key(&self) -> &str {
         match self {
@@ -175,7 +188,7 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self.app.store.get_many(keys).await?;
+        let found = self.app.records().read_many(keys).await?;
         let mut items = Vec::new();
         for (key, value) in keys.iter().zip(found) {
             if key.starts_with("outbox/") {

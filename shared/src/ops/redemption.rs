@@ -160,8 +160,8 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
         // Both records in one round trip, each decoded straight into its type.
         let mut found = self
             .app
-            .store
-            .get_many(&[key.clone(), profile_key.clone()])
+            .records()
+            .read_many(&[key.clone(), profile_key.clone()])
             .await?
             .into_iter();
         let invite = record::decode::<Invite>(&key, found.next().flatten().as_deref())?

@@ -184,7 +184,7 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
     /// An organization known here, with its ledger, in one round trip.
     pub(crate) async fn known(&self, id: &OrganizationId) -> Result<Option<Known>, Problem> {
         let keys = [keys::organization(id.as_str()), keys::ledger(id.as_str())];
-        let mut found = self.app.records().kv().get_many(&keys).await?.into_iter();
+        let mut found = self.app.records().read_many(&keys).await?.into_iter();
         let organization =
             record::decode::<Organization>(&keys[0], found.next().flatten().as_deref())?;
         let ledger = record::decode::<Ledger>(&keys[1], found.next().flatten().as_deref())?;

@@ -9,7 +9,7 @@
 //! | `p/<partner>/profile` | [`PartnerProfile`](crate::domain::PartnerProfile) |
 //! | `p/<partner>/inv/seq`, `p/<partner>/inv/<n>` | invite counter, [`Invite`](crate::domain::Invite) `n` |
 //! | `p/<partner>/idem/<sha256 of key>` | idempotency claim counter: the request that takes 1 creates the invite |
-//! | `p/<partner>/idem/<sha256 of key>/rec` | what that request created ([`IdempotencyRecord`](crate::domain::IdempotencyRecord)) |
+//! | `p/<partner>/idem/<sha256 of key>/rec` | what that request creates (the invite and its outbox items), written before it creates them |
 //! | `p/<partner>/cust/seq`, `p/<partner>/cust/<n>` | customer counter, [`Relationship`](crate::domain::Relationship) as the partner lists it |
 //! | `p/<partner>/con/seq`, `p/<partner>/con/<n>` | request counter, [`ConnectionRequest`](crate::domain::ConnectionRequest) |
 //! | `p/<partner>/msg/seq`, `p/<partner>/msg/<n>` | webhook delivery counter, [`WebhookDelivery`](crate::domain::WebhookDelivery) |

@@ -16,7 +16,7 @@
 //! | `get`, `set`, `delete` | single-key, read-your-writes | every backend does this |
 //! | `increment` | atomic, creates an absent counter | the only atomic way to take a new number or decide who is first on a new key; applied only to counter keys (Spin's SQLite store panics on a non-counter value) |
 //! | compare-and-swap on an **existing** key | writes only if the value is unchanged | true on every backend; the *report* of the outcome is not trusted: Spin's Redis store reports every swap as failed today and would report a lost race as won once that is fixed, so every swap is followed by a read of the key ([`Records::update`]) |
-//! | `get-many` | one round trip when it works | Spin's Redis store fails it: [`KeyValue::get_many`] implementations fall back to single gets; results are matched by key, not by position, since Spin's SQLite store omits absent keys |
+//! | `get-many` | one round trip when it works | Spin's Redis store fails it: [`Records::read_many`] falls back to single gets, all in flight at once; results are matched by key, not by position, since Spin's SQLite store omits absent keys |
 //! | `set-many` | one round trip | never its atomicity or order (the interface promises neither) |
 //!
 //! Not relied on: compare-and-swap of an **absent** key (Spin's SQLite store
@@ -207,12 +207,24 @@ impl<'a, S: KeyValue> Records<'a, S> {
         record::decode(key, self.kv.get(key).await?.as_deref())
     }
 
-    /// What `keys` hold, in order, in one round trip.
+    /// The values at `keys`, in order: in one round trip where the
+    /// backend's get-many works, else (Spin's Redis store fails it) by single
+    /// gets, all in flight at once.
+    pub async fn read_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.len() > 1
+            && let Ok(found) = self.kv.get_many(keys).await
+        {
+            return Ok(found);
+        }
+        futures::future::try_join_all(keys.iter().map(|key| self.kv.get(key))).await
+    }
+
+    /// What `keys` hold, in order, in one round trip where the store allows.
     pub async fn slots<T: DeserializeOwned>(
         &self,
         keys: &[String],
     ) -> Result<Vec<Slot<T>>, StoreError> {
-        let found = self.kv.get_many(keys).await?;
+        let found = self.read_many(keys).await?;
         keys.iter()
             .zip(found)
             .map(|(key, value)| record::decode(key, value.as_deref()))

@@ -1,7 +1,7 @@
 //! [`KeyValue`] on Spin's key-value store, through `wasi:keyvalue` (store,
-//! batch and atomics) and `spin:key-value` (async single gets), which Spin
-//! provides for every store label listed in the component's
-//! `key_value_stores`.
+//! batch and atomics) and `spin:key-value` (whose gets are async, so that
+//! several can be in flight at once), which Spin provides for every store
+//! label listed in the component's `key_value_stores`.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -13,10 +13,10 @@ use super::{KeyValue, StoreError};
 /// A Spin key-value store opened by label.
 pub struct SpinStore {
     bucket: store::Bucket,
-    /// The same store through `spin:key-value`, whose calls are async and so
-    /// can run side by side: the fallback for a failed `get-many`.
-    concurrent: spin_sdk::key_value::Store,
-    /// Set once `get-many` failed in this request, to go straight to the fallback.
+    /// The same store through `spin:key-value`, for gets.
+    gets: spin_sdk::key_value::Store,
+    /// Set once `get-many` failed in this request (Spin's Redis store sends
+    /// `KEYS`), so that the next ones fail at once, without a round trip.
     batch_fails: Cell<bool>,
 }
 
@@ -24,24 +24,14 @@ impl SpinStore {
     /// Opens the store with `label` (`default` unless the manifest says otherwise).
     pub async fn open(label: &str) -> Result<SpinStore, StoreError> {
         let bucket = store::open(label).map_err(backend)?;
-        let concurrent = spin_sdk::key_value::Store::open(label)
+        let gets = spin_sdk::key_value::Store::open(label)
             .await
             .map_err(|e| StoreError::Backend(format!("{e:?}")))?;
         Ok(SpinStore {
             bucket,
-            concurrent,
+            gets,
             batch_fails: Cell::new(false),
         })
-    }
-
-    /// Single gets, all in flight at once.
-    async fn get_each(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        let gets = keys.iter().map(|key| self.concurrent.get(key));
-        futures::future::join_all(gets)
-            .await
-            .into_iter()
-            .map(|r| r.map_err(|e| StoreError::Backend(format!("{e:?}"))))
-            .collect()
     }
 }
 
@@ -57,33 +47,30 @@ impl KeyValue for SpinStore {
     type Cas = atomics::Cas;
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.bucket.get(key).map_err(backend)
+        self.gets
+            .get(key)
+            .await
+            .map_err(|e| StoreError::Backend(format!("{e:?}")))
     }
 
-    /// One `get-many`, or, where the backend fails it (Spin's Redis store
-    /// sends `KEYS`), concurrent single gets. Values are matched to keys by
-    /// name: Spin's SQLite store leaves absent keys out of its answer.
+    /// One `get-many`. Values are matched to keys by name: Spin's SQLite
+    /// store leaves absent keys out of its answer.
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        if keys.len() < 2 {
-            // One key needs no batch (and `KEYS k` would match it as a pattern).
-            return self.get_each(keys).await;
+        if self.batch_fails.get() {
+            return Err(StoreError::Backend("get-many failed earlier".into()));
         }
-        if !self.batch_fails.get() {
-            match batch::get_many(&self.bucket, keys) {
-                Ok(found) => {
-                    let mut by_key: HashMap<String, Option<Vec<u8>>> = found.into_iter().collect();
-                    return Ok(keys.iter().map(|k| by_key.remove(k).flatten()).collect());
-                }
-                Err(e) => {
-                    eprintln!(
-                        "key-value: get-many failed, reading keys one by one instead: {}",
-                        backend(e)
-                    );
-                    self.batch_fails.set(true);
-                }
+        match batch::get_many(&self.bucket, keys) {
+            Ok(found) => {
+                let mut by_key: HashMap<String, Option<Vec<u8>>> = found.into_iter().collect();
+                Ok(keys.iter().map(|k| by_key.remove(k).flatten()).collect())
+            }
+            Err(e) => {
+                let e = backend(e);
+                eprintln!("key-value: get-many failed, reading keys one by one instead: {e}");
+                self.batch_fails.set(true);
+                Err(e)
             }
         }
-        self.get_each(keys).await
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod invariants;
+pub mod scenarios;
 
 use std::sync::Arc;
 
