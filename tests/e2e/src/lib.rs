@@ -7,12 +7,14 @@
 //! The fresh store is devhost's in-memory one, or, with `E2E_KV=redis`, a
 //! `redis-server` of the harness's own behind devhost's Redis store: the
 //! whole suite runs either way (`scripts/test` runs both). Both behave as
-//! Spin 4.1's stores do (devhost's default key-value semantics).
+//! Spin 4.1's stores do (devhost's default key-value semantics), or as
+//! `E2E_KV_SEMANTICS` (`spin`, `spin-next`, `correct`) says.
 
 use std::collections::BTreeMap;
 
 use devhost::testing::{
-    OutboundSink, RecordedRequest, RedisServer, TestApp, TestAppBuilder, build_components,
+    KvSemantics, OutboundSink, RecordedRequest, RedisServer, TestApp, TestAppBuilder,
+    build_components,
 };
 use partner_invites::token::{Claims, KeyRing, Purpose, Role};
 
@@ -149,7 +151,11 @@ impl Harness {
                 ),
             ]);
             let builder = variables.iter().fold(
-                store(TestApp::builder("spin.toml").kv_memory()),
+                store(
+                    TestApp::builder("spin.toml")
+                        .kv_memory()
+                        .kv_semantics(semantics()),
+                ),
                 |b, (name, value)| b.variable(name, value),
             );
             let app = builder.start().await.expect("app starts");
@@ -408,6 +414,17 @@ impl Drop for Harness {
         }
         drop(self.redis.take());
     }
+}
+
+/// The key-value semantics of `E2E_KV_SEMANTICS`, else Spin 4.1's.
+fn semantics() -> KvSemantics {
+    std::env::var("E2E_KV_SEMANTICS")
+        .ok()
+        .map(|s| {
+            s.parse()
+                .expect("E2E_KV_SEMANTICS: spin, spin-next or correct")
+        })
+        .unwrap_or_default()
 }
 
 /// A valid invite request.
