@@ -16,7 +16,7 @@ use crate::problem::{Problem, ProblemKind};
 use crate::random::OsEntropy;
 use crate::store::SpinStore;
 use crate::token::KeyRing;
-use crate::web::routes::Route;
+use crate::web::routes::{Endpoint, Params, Route};
 use crate::web::{Incoming, MAX_BODY, Outgoing, api};
 
 /// The app as a component runs it.
@@ -128,11 +128,15 @@ pub fn render(out: Outgoing) -> Response<String> {
     response
 }
 
-/// Serves one request for a component whose routes are `table`: a path or
-/// method the table does not serve, and the public static documents, are
-/// answered before any configuration is read, so they work even when a
-/// variable is missing.
-pub async fn serve(req: Request, table: &[Route]) -> Response<String> {
+/// Serves one request for a component whose routes are `table`, with its
+/// `dispatch`er from [`api`]: a path or method the table does not serve, and
+/// the public static documents, are answered before any configuration is
+/// read, so they work even when a variable is missing.
+pub async fn serve(
+    req: Request,
+    table: &[Route],
+    dispatch: impl AsyncFn(&SpinApp, &Incoming, Endpoint, &Params) -> Outgoing,
+) -> Response<String> {
     let incoming = match read(req).await {
         Ok(incoming) => incoming,
         Err(problem) => return render(Outgoing::problem(&problem)),
@@ -145,7 +149,7 @@ pub async fn serve(req: Request, table: &[Route]) -> Response<String> {
         return render(answer);
     }
     match app().await {
-        Ok(app) => render(api::call(&app, &incoming, endpoint, &params).await),
+        Ok(app) => render(dispatch(&app, &incoming, endpoint, &params).await),
         Err(problem) => render(Outgoing::problem(&problem)),
     }
 }
