@@ -1,13 +1,15 @@
 //! The core of partner-invites: everything the components share.
 //!
-//! Components are thin: they parse a request, authorise it, call an
-//! operation on [`ops::App`] and render the result. Everything else lives
-//! here and is tested natively: signed tokens ([`token`]), the capability
-//! matrix ([`capabilities`]), the domain records and their state machines
-//! ([`domain`]), input validation ([`validation`]), the key-value seam and its
-//! key layout ([`store`]), outbound HTTP ([`outbound`]), Standard Webhooks
-//! signatures ([`webhook`]), RFC 9457 problems ([`problem`]) and the HTTP
-//! endpoints and pages ([`web`]).
+//! Components are thin: each hands its route table and dispatcher to
+//! [`spin::serve`], which routes, parses the request into typed input,
+//! resolves the caller once, calls one operation of a service of
+//! [`ops::App`] and renders the result. Everything else lives here and is
+//! tested natively: signed tokens ([`token`]), the capability matrix
+//! ([`capabilities`]), the domain records, typed ids and state machines
+//! ([`domain`]), input validation ([`validation`]), the key-value seam, its
+//! write discipline and key layout ([`store`]), outbound HTTP ([`outbound`]),
+//! Standard Webhooks signatures ([`webhook`]), RFC 9457 problems
+//! ([`problem`]) and the routes, endpoints, pages and emails ([`web`]).
 
 pub mod auth;
 pub mod capabilities;
