@@ -109,6 +109,15 @@ impl<S: KeyValue, T: Transport> App<S, T> {
         )
     }
 
+    /// Who is calling, from an `Authorization` header: the one place a
+    /// bearer token becomes a [`Principal`](crate::auth::Principal).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<crate::auth::Principal, Problem> {
+        crate::auth::authenticate(&self.keys, authorization, self.now())
+    }
+
     /// Invites: create, resend, revoke, read, list.
     pub fn invites(&self) -> Invites<'_, S, T> {
         Invites { app: self }

@@ -7,7 +7,7 @@
 use super::page::{self, Filled};
 use super::routes::{self, Endpoint, Matched, Params, Route};
 use super::{BodyKind, Incoming, Outgoing, respond};
-use crate::auth::{Principal, authenticate};
+use crate::auth::Principal;
 use crate::capabilities;
 use crate::ops::{
     App, Authority, CreateInvite, IdempotencyKey, NewRequest, PageRequest, ProfileUpdate,
@@ -20,11 +20,11 @@ use crate::view::InviteView;
 
 type Shared<S, T> = App<S, T>;
 
-fn caller<S: KeyValue, T: Transport>(
+async fn caller<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
 ) -> Result<Principal, Problem> {
-    authenticate(&app.keys, req.authorization(), app.now())
+    app.authenticate(req.authorization()).await
 }
 
 fn page_request(req: &Incoming) -> Result<PageRequest, Problem> {
@@ -105,8 +105,8 @@ dispatch!(
     /// `generate-invite`'s endpoints.
     generate_invite, |app, req, id, token| {
         CreateInvite => respond(201, create_invite(app, req).await),
-        ResendInvite => respond(200, async { app.invites().resend(&caller(app, req)?, id).await }.await),
-        RevokeInvite => respond(200, async { app.invites().revoke(&caller(app, req)?, id).await }.await),
+        ResendInvite => respond(200, async { app.invites().resend(&caller(app, req).await?, id).await }.await),
+        RevokeInvite => respond(200, async { app.invites().revoke(&caller(app, req).await?, id).await }.await),
     }
 );
 
@@ -126,17 +126,17 @@ dispatch!(
             async {
                 let status = req.query_param("status");
                 app.invites()
-                    .list(&caller(app, req)?, status.as_deref(), page_request(req)?)
+                    .list(&caller(app, req).await?, status.as_deref(), page_request(req)?)
                     .await
             }
             .await,
         ),
-        GetInvite => respond(200, async { app.invites().get(&caller(app, req)?, id).await }.await),
+        GetInvite => respond(200, async { app.invites().get(&caller(app, req).await?, id).await }.await),
         ListCustomers => respond(
             200,
             async {
                 app.relationships()
-                    .customers(&caller(app, req)?, page_request(req)?)
+                    .customers(&caller(app, req).await?, page_request(req)?)
                     .await
             }
             .await,
@@ -145,7 +145,7 @@ dispatch!(
             200,
             async {
                 app.relationships()
-                    .partners(&caller(app, req)?, page_request(req)?)
+                    .partners(&caller(app, req).await?, page_request(req)?)
                     .await
             }
             .await,
@@ -162,7 +162,7 @@ dispatch!(
             201,
             async {
                 let input: NewRequest = parse_json(req.json_body()?)?;
-                app.requests().create(&caller(app, req)?, input).await
+                app.requests().create(&caller(app, req).await?, input).await
             }
             .await,
         ),
@@ -170,14 +170,14 @@ dispatch!(
             200,
             async {
                 app.requests()
-                    .list(&caller(app, req)?, page_request(req)?)
+                    .list(&caller(app, req).await?, page_request(req)?)
                     .await
             }
             .await,
         ),
         WithdrawRequest => respond(
             200,
-            async { app.requests().withdraw(&caller(app, req)?, id).await }.await,
+            async { app.requests().withdraw(&caller(app, req).await?, id).await }.await,
         ),
         ApproveRequest => decide_request(app, req, id, true).await,
         DeclineRequest => decide_request(app, req, id, false).await,
@@ -188,12 +188,12 @@ dispatch!(
 dispatch!(
     /// `partner-settings`'s endpoints.
     partner_settings, |app, req, id, token| {
-        GetProfile => respond(200, async { app.partners().get(&caller(app, req)?).await }.await),
+        GetProfile => respond(200, async { app.partners().get(&caller(app, req).await?).await }.await),
         PutProfile => respond(
             200,
             async {
                 let update: ProfileUpdate = parse_json(req.json_body()?)?;
-                app.partners().put(&caller(app, req)?, update).await
+                app.partners().put(&caller(app, req).await?, update).await
             }
             .await,
         ),
@@ -201,20 +201,20 @@ dispatch!(
             200,
             async {
                 app.outbox()
-                    .list_deliveries(&caller(app, req)?, page_request(req)?)
+                    .list_deliveries(&caller(app, req).await?, page_request(req)?)
                     .await
             }
             .await,
         ),
         RetryDelivery => respond(
             200,
-            async { app.outbox().retry_delivery(&caller(app, req)?, id).await }.await,
+            async { app.outbox().retry_delivery(&caller(app, req).await?, id).await }.await,
         ),
         ListOutbox => respond(
             200,
             async {
                 app.outbox()
-                    .list_emails(&caller(app, req)?, page_request(req)?)
+                    .list_emails(&caller(app, req).await?, page_request(req)?)
                     .await
             }
             .await,
@@ -248,7 +248,7 @@ async fn create_invite<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
 ) -> Result<InviteView, Problem> {
-    let who = caller(app, req)?;
+    let who = caller(app, req).await?;
     let body = req.json_body()?;
     let input: CreateInvite = parse_json(body)?;
     let idempotency = req
@@ -282,7 +282,7 @@ async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -
     };
     let who = match req.authorization() {
         None => None,
-        Some(_) => match caller(app, req) {
+        Some(_) => match caller(app, req).await {
             Ok(p) => Some(p),
             Err(problem) => return Outgoing::problem(&problem),
         },
@@ -386,7 +386,7 @@ async fn decide_request<S: KeyValue, T: Transport>(
         let authority = match (&token, req.authorization()) {
             (Some(t), _) => Authority::Link(t),
             (None, Some(_)) => {
-                principal = caller(app, req)?;
+                principal = caller(app, req).await?;
                 Authority::Bearer(&principal)
             }
             (None, None) => {
