@@ -21,12 +21,25 @@ pub enum Principal {
         organization_id: String,
         /// The user.
         user: Option<String>,
+        /// What the token says of the organization and the admin, for an
+        /// organization the platform has not told us about yet.
+        claimed: ClaimedOrganization,
     },
     /// The vendor's staff.
     Operator {
         /// The user.
         user: Option<String>,
     },
+}
+
+/// What a customer admin's token may say of the organization beyond its id
+/// (the vendor's identity provider knows it; our own tokens do not carry it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimedOrganization {
+    /// The organization's name.
+    pub name: Option<String>,
+    /// The admin's email.
+    pub email: Option<String>,
 }
 
 /// Reads `Authorization: Bearer <token>` and verifies it as an access token.
@@ -80,6 +93,7 @@ pub fn authenticate(
             Ok(Principal::CustomerAdmin {
                 organization_id,
                 user,
+                claimed: ClaimedOrganization::default(),
             })
         }
         Some(Role::Operator) => Ok(Principal::Operator { user }),
@@ -130,6 +144,7 @@ impl Principal {
             Principal::CustomerAdmin {
                 organization_id,
                 user,
+                ..
             } => Actor::CustomerAdmin {
                 organization_id,
                 user,

@@ -91,6 +91,7 @@ pub fn admin(org: &str) -> Principal {
     Principal::CustomerAdmin {
         organization_id: org.into(),
         user: Some("a1".into()),
+        claimed: Default::default(),
     }
 }
 
