@@ -1,14 +1,33 @@
 //! Outbound HTTP, behind a trait so operations can be tested natively.
 
 #[cfg(any(test, feature = "testing"))]
+use std::collections::HashMap;
+#[cfg(any(test, feature = "testing"))]
 use std::sync::Mutex;
 
-/// Sends a POST and reports the status, or why there was none.
+/// What a GET answered: the status and the body.
+pub type Fetched = (u16, Vec<u8>);
+
+/// Sends a POST and reports the status, or why there was none; GETs a
+/// document (the identity provider's key set).
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     /// POSTs `body` with `headers` to `url`.
     async fn post(&self, url: &str, headers: &[(&str, String)], body: &[u8])
     -> Result<u16, String>;
+
+    /// GETs `url` with `headers`: the status and at most `limit` bytes of
+    /// body (a longer body is an error). A transport that sends no GETs
+    /// says so.
+    async fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        limit: usize,
+    ) -> Result<Fetched, String> {
+        let _ = (headers, limit);
+        Err(format!("this transport sends no GET requests ({url})"))
+    }
 }
 
 #[cfg(any(test, feature = "testing"))]
@@ -29,6 +48,8 @@ pub struct Sent {
 pub struct RecordingTransport {
     sent: Mutex<Vec<Sent>>,
     answer: Mutex<Result<u16, String>>,
+    fetched: Mutex<Vec<String>>,
+    documents: Mutex<HashMap<String, Result<Fetched, String>>>,
 }
 
 #[cfg(any(test, feature = "testing"))]
@@ -37,6 +58,8 @@ impl Default for RecordingTransport {
         RecordingTransport {
             sent: Mutex::new(Vec::new()),
             answer: Mutex::new(Ok(200)),
+            fetched: Mutex::new(Vec::new()),
+            documents: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -53,6 +76,18 @@ impl RecordingTransport {
         if let Ok(mut a) = self.answer.lock() {
             *a = answer;
         }
+    }
+
+    /// What the next GETs of `url` get (a URL without an answer is a 404).
+    pub fn answer_get(&self, url: &str, answer: Result<Fetched, String>) {
+        if let Ok(mut documents) = self.documents.lock() {
+            documents.insert(url.to_string(), answer);
+        }
+    }
+
+    /// Every URL fetched with GET so far, in order.
+    pub fn fetched(&self) -> Vec<String> {
+        self.fetched.lock().map(|f| f.clone()).unwrap_or_default()
     }
 }
 
@@ -76,6 +111,28 @@ impl Transport for RecordingTransport {
         }
         self.answer.lock().map_err(|e| e.to_string())?.clone()
     }
+
+    async fn get(
+        &self,
+        url: &str,
+        _headers: &[(&str, String)],
+        limit: usize,
+    ) -> Result<Fetched, String> {
+        if let Ok(mut fetched) = self.fetched.lock() {
+            fetched.push(url.to_string());
+        }
+        let answer = self
+            .documents
+            .lock()
+            .map_err(|e| e.to_string())?
+            .get(url)
+            .cloned()
+            .unwrap_or(Ok((404, Vec::new())))?;
+        if answer.1.len() > limit {
+            return Err(format!("the answer is longer than {limit} bytes"));
+        }
+        Ok(answer)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
@@ -86,5 +143,14 @@ impl<T: Transport + ?Sized> Transport for &T {
         body: &[u8],
     ) -> Result<u16, String> {
         (**self).post(url, headers, body).await
+    }
+
+    async fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        limit: usize,
+    ) -> Result<Fetched, String> {
+        (**self).get(url, headers, limit).await
     }
 }

@@ -163,6 +163,8 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Extra `Allow` header value for 405 answers.
     pub allow: Option<String>,
+    /// More headers for the answer (`Retry-After` and `RateLimit` on a 429).
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Serialize)]
@@ -183,6 +185,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             allow: None,
+            headers: Vec::new(),
         }
     }
 
@@ -194,6 +197,7 @@ impl Problem {
             detail: format!("invalid fields: {}", fields.join(", ")),
             errors,
             allow: None,
+            headers: Vec::new(),
         }
     }
 
@@ -211,6 +215,12 @@ impl Problem {
 
     fn with_allow(mut self, allow: String) -> Problem {
         self.allow = Some(allow);
+        self
+    }
+
+    /// The problem, answered with `headers` too.
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Problem {
+        self.headers.extend(headers);
         self
     }
 

@@ -8,7 +8,8 @@ use crate::domain::connection::request_status_name;
 use crate::domain::invite::status_name;
 use crate::domain::{
     Action, Actor, AuditEvent, ConnectionRequest, CustomerDetails, DeliveryAttempt, Email,
-    EmailStatus, EventType, Invite, InviteState, Relationship, Via, WebhookDelivery,
+    EmailStatus, EventType, Invite, InviteId, InviteState, Organization, Relationship, Via,
+    WebhookDelivery,
 };
 
 /// A page of a list, newest first.
@@ -276,6 +277,59 @@ impl DeliveryView {
             payload: d.payload.clone(),
             attempts: d.attempts.clone(),
             delivered: d.delivered(),
+        }
+    }
+}
+
+/// What `organization.registered` tells the platform: everything it needs
+/// to create the tenant and its first admin.
+#[derive(Debug, Serialize)]
+pub struct RegistrationView {
+    /// The new organization.
+    pub organization_id: String,
+    /// The invite it came through.
+    pub invite_id: String,
+    /// The partner that invited it.
+    pub partner_id: String,
+    /// Company, contact (the first admin) and billing, as registered.
+    #[serde(flatten)]
+    pub details: CustomerDetails,
+    /// When (RFC 3339).
+    pub registered_at: String,
+}
+
+impl RegistrationView {
+    /// Renders a registration.
+    pub fn new(o: &Organization, invite: &InviteId, partner: &str) -> RegistrationView {
+        RegistrationView {
+            organization_id: o.id.to_string(),
+            invite_id: invite.to_string(),
+            partner_id: partner.to_string(),
+            details: o.details.clone(),
+            registered_at: rfc3339(o.created_at),
+        }
+    }
+}
+
+/// A relationship as the platform's feed reports it (`relationship.created`).
+#[derive(Debug, Serialize)]
+pub struct RelationshipView {
+    /// The partner.
+    pub partner_id: String,
+    /// Its name.
+    pub partner_name: String,
+    /// The relationship, as the partner's customers list shows it.
+    #[serde(flatten)]
+    pub customer: CustomerView,
+}
+
+impl RelationshipView {
+    /// Renders a relationship for the platform.
+    pub fn new(r: &Relationship) -> RelationshipView {
+        RelationshipView {
+            partner_id: r.partner_id.clone(),
+            partner_name: r.partner_name.clone(),
+            customer: CustomerView::new(r),
         }
     }
 }

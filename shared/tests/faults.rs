@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use partner_invites::problem::ProblemKind;
 use partner_invites::store::testing::{Fault, FaultyStore};
-use support::invariants::{contents, violations};
+use support::invariants::contents;
 use support::scenarios::*;
 use support::*;
 
@@ -72,7 +72,7 @@ fn every_operation_survives_a_fault_at_every_write() {
                 }
                 // A second round of reads finishes anything the first left.
                 read_everything(&w.app(), &c);
-                problems.extend(violations(&contents(&w.store.snapshot()), &before.counters));
+                problems.extend(w.violations(&before.counters));
                 if let Err(e) = outcome_holds(&w.app(), &w, op, &c, &before) {
                     problems.push(format!("outcome: {e}"));
                 }
@@ -101,6 +101,6 @@ fn the_invariants_hold_after_the_unhindered_flows() {
     for op in [Op::RedeemNew, Op::Request, Op::Approve] {
         block_on(run(&w.app(), op, &c)).unwrap_or_else(|p| panic!("{op:?}: {p}"));
     }
-    let found = violations(&contents(&w.store.snapshot()), &BTreeMap::new());
+    let found = w.violations(&BTreeMap::new());
     assert!(found.is_empty(), "{found:#?}");
 }

@@ -10,7 +10,7 @@ mod support;
 use partner_invites::ops::PageRequest;
 use partner_invites::problem::ProblemKind;
 use partner_invites::store::testing::{SpinLike, SpinLikeStore};
-use support::invariants::{contents, violations};
+use support::invariants::contents;
 use support::scenarios::*;
 use support::*;
 
@@ -34,7 +34,7 @@ fn every_operation_reaches_its_outcome_on_spins_stores() {
                 continue;
             }
             read_everything(&app, &c);
-            let mut problems = violations(&contents(&w.store.snapshot()), &before.counters);
+            let mut problems = w.violations(&before.counters);
             if let Err(e) = outcome_holds(&app, &w, op, &c, &before) {
                 problems.push(format!("outcome: {e}"));
             }
@@ -86,7 +86,7 @@ fn racing_redemptions_have_one_winner_on_spins_stores() {
         )
         .expect("customers");
         assert_eq!(customers.items.len(), 1, "{mode:?}");
-        let found = violations(&contents(&w.store.snapshot()), &Default::default());
+        let found = w.violations(&Default::default());
         assert!(found.is_empty(), "{mode:?}: {found:#?}");
     }
 }

@@ -27,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
             public_base_url: "https://invites.example".into(),
             mail_relay_url: None,
             vendor_name: "Vendor".into(),
+            ..Config::default()
         },
     };
     let partner = Principal::Partner { partner_id: "p1".into(), user: None };

@@ -21,16 +21,22 @@ pub use ids::{
 pub use intent::{Connect, Intent};
 pub use invite::{Invite, InviteState, InviteStatus};
 pub use ledger::{Ledger, LedgerEntry, OpenRequest};
-pub use notification::{DeliveryAttempt, Email, EmailStatus, EventType, Source, WebhookDelivery};
-pub use organization::{Organization, Relationship, Via};
+pub use notification::{
+    Audience, DeliveryAttempt, Email, EmailStatus, EventType, Source, WebhookDelivery,
+};
+pub use organization::{AdminContact, Organization, OrganizationSource, Relationship, Via};
 pub use partner::{PartnerProfile, WebhookEndpoint};
 
 use serde::{Deserialize, Serialize};
 
 /// Which partner owns a connection request, for the organization's side
-/// (approval by bearer knows the request id, not the partner).
+/// (approval by bearer knows the request id, not the partner; the
+/// organization's list of requests holds one per request).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Locator {
     /// The partner.
     pub partner_id: String,
+    /// The request, in the organization's list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<RequestId>,
 }

@@ -77,6 +77,31 @@ pub enum EventType {
     /// A connection request was declined.
     #[serde(rename = "connection.declined")]
     ConnectionDeclined,
+    /// An organization was registered through an invite (the platform's feed
+    /// only: it creates the tenant and its first admin from it).
+    #[serde(rename = "organization.registered")]
+    OrganizationRegistered,
+    /// A partner and an organization were connected (the platform's feed only).
+    #[serde(rename = "relationship.created")]
+    RelationshipCreated,
+}
+
+/// Who a webhook delivery goes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// The partner's endpoint, signed with its secret.
+    #[default]
+    Partner,
+    /// The vendor platform's endpoint, signed with the platform's secret.
+    Platform,
+}
+
+impl Audience {
+    /// Whether it is the default, [`Audience::Partner`].
+    pub fn is_partner(&self) -> bool {
+        *self == Audience::Partner
+    }
 }
 
 /// One attempt to deliver an event.
@@ -104,8 +129,11 @@ impl DeliveryAttempt {
 pub struct WebhookDelivery {
     /// `msg_<seq>_<random>`; also the `webhook-id` header, stable across retries.
     pub id: String,
-    /// The partner it belongs to.
+    /// The partner whose change it reports.
     pub partner_id: String,
+    /// Who it goes to.
+    #[serde(default, skip_serializing_if = "Audience::is_partner")]
+    pub audience: Audience,
     /// The event.
     pub event: EventType,
     /// The endpoint URL at the time.

@@ -6,7 +6,8 @@
 //! |---|---|---|
 //! | [`App::invites`] | a partner's invites: create, resend, revoke, read, list | [`invites`] |
 //! | [`App::redemption`] | opening and redeeming an invite link | [`redemption`] |
-//! | [`App::relationships`] | organizations, their ledgers, relationships and both lists | [`relationships`] |
+//! | [`App::organizations`] | the organizations known here and their ledgers: registered, told by the platform, named by a token | [`organizations`] |
+//! | [`App::relationships`] | relationships between partners and organizations, and both lists | [`relationships`] |
 //! | [`App::requests`] | connection requests to existing organizations | [`requests`] |
 //! | [`App::partners`] | a partner's profile | [`partner`] |
 //! | [`App::outbox`] | emails and webhook deliveries | [`outbox`] |
@@ -18,6 +19,8 @@
 //! key names, for any request that meets an unfinished one.
 
 pub mod invites;
+pub mod limits;
+pub mod organizations;
 pub mod outbox;
 pub mod partner;
 pub mod redemption;
@@ -25,11 +28,13 @@ pub mod relationships;
 pub mod requests;
 
 pub use invites::{CreateInvite, IdempotencyKey, Invites};
+pub use limits::{Limiter, Limits, Quota, Scope};
+pub use organizations::{ImportItem, OrganizationInput, Organizations};
 pub use outbox::Outbox;
 pub use partner::{Partners, ProfileUpdate, ProfileView};
 pub use redemption::{LabelledCapability, RedeemPreview, RedeemRequest, Redeemed, Redemption};
 pub use relationships::Relationships;
-pub use requests::{ApprovalPreview, Authority, NewRequest, Requests};
+pub use requests::{ApprovalPreview, Authority, InboxView, NewRequest, Requests};
 
 pub use crate::store::PageRequest;
 pub use crate::view::Page;
@@ -45,7 +50,7 @@ use crate::store::{KeyValue, Records, keys};
 use crate::token::KeyRing;
 
 /// Deployment settings, from Spin variables.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     /// Where registration and approval pages are served (`https://invites.example.com`).
     pub public_base_url: String,
@@ -53,6 +58,23 @@ pub struct Config {
     pub mail_relay_url: Option<String>,
     /// The vendor's name, shown where the vendor is the first contact.
     pub vendor_name: String,
+    /// The vendor platform's event endpoint, if it has one.
+    pub platform: Option<PlatformEndpoint>,
+    /// How bearer JWTs of the vendor's identity provider are verified; the
+    /// default accepts only the product's own `pi1` tokens.
+    pub auth: crate::auth::AuthConfig,
+    /// Rate limits.
+    pub limits: Limits,
+}
+
+/// Where the vendor's platform receives every event, signed per Standard
+/// Webhooks with its own secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformEndpoint {
+    /// The URL.
+    pub url: String,
+    /// `whsec_<base64>`.
+    pub secret: String,
 }
 
 /// Everything an operation needs.
@@ -111,11 +133,28 @@ impl<S: KeyValue, T: Transport> App<S, T> {
 
     /// Who is calling, from an `Authorization` header: the one place a
     /// bearer token becomes a [`Principal`](crate::auth::Principal).
+    ///
+    /// A token that starts with `pi1.` is one of ours, verified with the key
+    /// ring; any other is a JWT of the identity provider when JWTs are
+    /// configured ([`crate::auth::jwt`]), else it is tried as `pi1` (and
+    /// refused as it is today). A rejected token writes nothing but, for a
+    /// key set fetched from `auth_jwks_url`, its cache.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
     ) -> Result<crate::auth::Principal, Problem> {
-        crate::auth::authenticate(&self.keys, authorization, self.now())
+        let token = crate::auth::bearer(authorization)?;
+        if token.starts_with("pi1.") || !self.config.auth.enabled() {
+            return crate::auth::verify_pi1(&self.keys, token, self.now());
+        }
+        crate::auth::jwt::verify(
+            &self.config.auth,
+            self.records(),
+            &self.transport,
+            token,
+            self.now(),
+        )
+        .await
     }
 
     /// Invites: create, resend, revoke, read, list.
@@ -128,7 +167,17 @@ impl<S: KeyValue, T: Transport> App<S, T> {
         Redemption { app: self }
     }
 
-    /// Organizations and relationships.
+    /// Rate limits.
+    pub fn limiter(&self) -> Limiter<'_, S, T> {
+        Limiter { app: self }
+    }
+
+    /// The organizations the product knows.
+    pub fn organizations(&self) -> Organizations<'_, S, T> {
+        Organizations { app: self }
+    }
+
+    /// Relationships: created, and listed on both sides.
     pub fn relationships(&self) -> Relationships<'_, S, T> {
         Relationships { app: self }
     }

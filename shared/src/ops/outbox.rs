@@ -17,12 +17,12 @@ use super::{App, Page, PageRequest};
 use crate::auth::Principal;
 use crate::clock::rfc3339;
 use crate::domain::{
-    DeliveryAttempt, DeliveryId, Email, EmailId, EmailStatus, EventType, PartnerProfile, Source,
-    WebhookDelivery,
+    Audience, DeliveryAttempt, DeliveryId, Email, EmailId, EmailStatus, EventType, PartnerProfile,
+    Source, WebhookDelivery,
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{KeyValue, Slot, StoreError, Writes, keys, record};
+use crate::store::{KeyValue, Sequence, Slot, StoreError, Writes, keys, record};
 use crate::view::DeliveryView;
 use crate::webhook;
 
@@ -61,6 +61,14 @@ impl Prepared {
     }
 }
 
+/// Where a delivery goes.
+struct To<'a> {
+    audience: Audience,
+    /// The partner whose change it reports.
+    partner: &'a str,
+    url: &'a str,
+}
+
 /// The keys of `items`, for an intent.
 pub(crate) fn keys_of(items: &[Prepared]) -> Vec<String> {
     items.iter().map(|p| p.key().to_string()).collect()
@@ -93,8 +101,9 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         Ok(Prepared::Email(key, email))
     }
 
-    /// Takes a delivery slot and stages the webhook delivery of `event` to
-    /// the partner's endpoint; nothing if it has none.
+    /// Stages the webhook deliveries of a partner's `event`: to the
+    /// partner's endpoint, if it has one, and to the platform's, if there is
+    /// one. Each takes a slot of its own list.
     pub(crate) async fn event(
         &self,
         writes: &mut Writes,
@@ -102,27 +111,84 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         event: EventType,
         data: serde_json::Value,
         source: Source,
+    ) -> Result<Vec<Prepared>, Problem> {
+        let mut items = Vec::new();
+        if let Some(endpoint) = &profile.webhook {
+            let to = To {
+                audience: Audience::Partner,
+                partner: &profile.partner_id,
+                url: &endpoint.url,
+            };
+            let payload =
+                json!({ "type": event, "timestamp": rfc3339(self.app.now()), "data": data });
+            items.push(self.delivery(writes, to, event, payload, &source).await?);
+        }
+        items.extend(
+            self.platform_event(writes, &profile.partner_id, event, data, source)
+                .await?,
+        );
+        Ok(items)
+    }
+
+    /// Stages the delivery of `event` to the platform's endpoint, if there
+    /// is one: every partner's events, and the platform's own
+    /// (`organization.registered`, `relationship.created`). The payload names
+    /// the partner.
+    pub(crate) async fn platform_event(
+        &self,
+        writes: &mut Writes,
+        partner: &str,
+        event: EventType,
+        data: serde_json::Value,
+        source: Source,
     ) -> Result<Option<Prepared>, Problem> {
-        let Some(endpoint) = &profile.webhook else {
+        let Some(platform) = &self.app.config.platform else {
             return Ok(None);
         };
+        let to = To {
+            audience: Audience::Platform,
+            partner,
+            url: &platform.url,
+        };
+        let payload = json!({
+            "type": event,
+            "timestamp": rfc3339(self.app.now()),
+            "partner_id": partner,
+            "data": data,
+        });
+        self.delivery(writes, to, event, payload, &source)
+            .await
+            .map(Some)
+    }
+
+    /// Takes a slot in the audience's list and stages a queued delivery.
+    async fn delivery(
+        &self,
+        writes: &mut Writes,
+        to: To<'_>,
+        event: EventType,
+        payload: serde_json::Value,
+        source: &Source,
+    ) -> Result<Prepared, Problem> {
         let records = self.app.records();
-        let deliveries = keys::deliveries(&profile.partner_id);
-        let n = deliveries.take(records, 1).await?.first;
-        let payload = json!({ "type": event, "timestamp": rfc3339(self.app.now()), "data": data })
-            .to_string();
+        let list = match to.audience {
+            Audience::Partner => keys::deliveries(to.partner),
+            Audience::Platform => keys::platform_deliveries(),
+        };
+        let n = list.take(records, 1).await?.first;
         let delivery = WebhookDelivery {
             id: DeliveryId::new(n, self.app.random.as_ref()).to_string(),
-            partner_id: profile.partner_id.clone(),
+            partner_id: to.partner.to_string(),
+            audience: to.audience,
             event,
-            url: endpoint.url.clone(),
-            payload,
+            url: to.url.to_string(),
+            payload: payload.to_string(),
             attempts: Vec::new(),
-            source: Some(source),
+            source: Some(source.clone()),
         };
-        let key = deliveries.slot(n);
+        let key = list.slot(n);
         records.stage(writes, key.clone(), &delivery)?;
-        Ok(Some(Prepared::Delivery(key, delivery)))
+        Ok(Prepared::Delivery(key, delivery))
     }
 
     /// Deletes prepared items: their commit was refused. Lists leave them
@@ -156,21 +222,35 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
                     if !delivery.queued() {
                         continue;
                     }
-                    let profile = match profile {
-                        Some(p) if p.partner_id == delivery.partner_id => p,
-                        _ => {
-                            loaded.insert(self.app.partners().profile(&delivery.partner_id).await?)
+                    let endpoint = match delivery.audience {
+                        Audience::Platform => self
+                            .app
+                            .config
+                            .platform
+                            .as_ref()
+                            .map(|p| (p.url.clone(), p.secret.clone())),
+                        Audience::Partner => {
+                            let profile = match profile {
+                                Some(p) if p.partner_id == delivery.partner_id => p,
+                                _ => &*loaded.insert(
+                                    self.app.partners().profile(&delivery.partner_id).await?,
+                                ),
+                            };
+                            profile
+                                .webhook
+                                .as_ref()
+                                .map(|w| (w.url.clone(), w.secret.clone()))
                         }
                     };
-                    let attempt = match &profile.webhook {
-                        Some(endpoint) => {
-                            delivery.url = endpoint.url.clone();
-                            self.attempt(&delivery, &endpoint.secret).await
+                    let attempt = match endpoint {
+                        Some((url, secret)) => {
+                            delivery.url = url;
+                            self.attempt(&delivery, &secret).await
                         }
                         None => DeliveryAttempt {
                             at: self.app.now(),
                             status: None,
-                            error: Some("the partner has no webhook endpoint any more".into()),
+                            error: Some("the endpoint is not configured any more".into()),
                         },
                     };
                     delivery.attempts.push(attempt);
@@ -266,8 +346,23 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         caller: &Principal,
         page: PageRequest,
     ) -> Result<Page<DeliveryView>, Problem> {
-        let partner = caller.partner_id()?;
-        let (items, next_cursor) = keys::deliveries(partner)
+        self.list(keys::deliveries(caller.partner_id()?), page)
+            .await
+    }
+
+    /// `GET /api/platform/deliveries`: every delivery to the platform's
+    /// endpoint, newest first (operators).
+    pub async fn list_platform_deliveries(
+        &self,
+        caller: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<DeliveryView>, Problem> {
+        caller.require_operator()?;
+        self.list(keys::platform_deliveries(), page).await
+    }
+
+    async fn list(&self, list: Sequence, page: PageRequest) -> Result<Page<DeliveryView>, Problem> {
+        let (items, next_cursor) = list
             .page(
                 self.app.records(),
                 page,
@@ -289,30 +384,71 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         id: &str,
     ) -> Result<DeliveryView, Problem> {
         let partner = caller.partner_id()?;
+        let endpoint = self
+            .app
+            .partners()
+            .profile(partner)
+            .await?
+            .webhook
+            .map(|w| (w.url, w.secret))
+            .ok_or_else(|| {
+                Problem::new(
+                    ProblemKind::InvalidState,
+                    "no webhook endpoint is configured; set one with PUT /api/partner",
+                )
+            });
+        self.retry(keys::deliveries(partner), id, endpoint).await
+    }
+
+    /// `POST /api/platform/deliveries/:id/retry` (operators): sends a
+    /// delivery to the platform again.
+    pub async fn retry_platform_delivery(
+        &self,
+        caller: &Principal,
+        id: &str,
+    ) -> Result<DeliveryView, Problem> {
+        caller.require_operator()?;
+        let endpoint = self
+            .app
+            .config
+            .platform
+            .as_ref()
+            .map(|p| (p.url.clone(), p.secret.clone()))
+            .ok_or_else(|| {
+                Problem::new(
+                    ProblemKind::InvalidState,
+                    "no platform endpoint is configured (platform_webhook_url)",
+                )
+            });
+        self.retry(keys::platform_deliveries(), id, endpoint).await
+    }
+
+    /// Sends the delivery `id` of `list` again to `(url, secret)`, and
+    /// records the attempt. An id not in `list` is not found, whatever the
+    /// endpoint.
+    async fn retry(
+        &self,
+        list: Sequence,
+        id: &str,
+        endpoint: Result<(String, String), Problem>,
+    ) -> Result<DeliveryView, Problem> {
         let not_found = || Problem::not_found("delivery");
         let id = DeliveryId::parse(id).ok_or_else(not_found)?;
-        let key = keys::deliveries(partner).slot(id.slot());
+        let key = list.slot(id.slot());
         let records = self.app.records();
-        let delivery: WebhookDelivery = records
+        let mut delivery: WebhookDelivery = records
             .slot(&key)
             .await?
             .record()
             .filter(|d: &WebhookDelivery| id == *d.id && !d.queued())
             .ok_or_else(not_found)?;
-        let profile = self.app.partners().profile(partner).await?;
-        let endpoint = profile.webhook.ok_or_else(|| {
-            Problem::new(
-                ProblemKind::InvalidState,
-                "no webhook endpoint is configured; set one with PUT /api/partner",
-            )
-        })?;
-        let mut retried = delivery;
-        retried.url = endpoint.url.clone();
-        let attempt = self.attempt(&retried, &endpoint.secret).await;
+        let (url, secret) = endpoint?;
+        delivery.url = url.clone();
+        let attempt = self.attempt(&delivery, &secret).await;
         let saved = records
             .update(&key, |current: Option<WebhookDelivery>| {
                 let mut d = current.ok_or_else(not_found)?;
-                d.url = endpoint.url.clone();
+                d.url = url.clone();
                 d.attempts.push(attempt.clone());
                 Ok(crate::store::Edit::Write(d.clone(), d))
             })

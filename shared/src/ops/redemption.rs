@@ -16,13 +16,19 @@ use crate::clock::Timestamp;
 use crate::domain::customer::CustomerPatch;
 use crate::domain::{
     Actor, Connect, CustomerDetails, EventType, Intent, Invite, InviteId, InviteState,
-    Organization, OrganizationId, PartnerProfile, Source, Via,
+    Organization, OrganizationId, OrganizationSource, PartnerProfile, Source, Via,
 };
 use crate::outbound::Transport;
 use crate::problem::{FieldError, Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, Slot, Writes, keys, record};
 use crate::token::{Claims, Purpose, TokenError};
 use crate::validation::{Report, is_id, same_email};
+use crate::view::{RegistrationView, RelationshipView};
+
+/// A view as event data.
+pub(crate) fn to_json<V: Serialize>(view: &V) -> Result<serde_json::Value, Problem> {
+    serde_json::to_value(view).map_err(|e| Problem::new(ProblemKind::Internal, e.to_string()))
+}
 
 /// A capability with its label, for pages.
 #[derive(Debug, Clone, Serialize)]
@@ -242,7 +248,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             }
             (Some(org_id), None) => {
                 let o = app
-                    .relationships()
+                    .organizations()
                     .linkable(caller, &org_id, &invite.partner_id)
                     .await?;
                 let by = caller.map_or(
@@ -289,18 +295,43 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             key: key.clone(),
             event: stamp.id.clone(),
         };
-        let items: Vec<_> = app
-            .outbox()
+        let outbox = app.outbox();
+        let mut items = outbox
             .event(
                 &mut writes,
                 &profile,
                 EventType::InviteAccepted,
                 self.invites().event_data(&accepted)?,
-                source,
+                source.clone(),
             )
-            .await?
-            .into_iter()
-            .collect();
+            .await?;
+        // The platform's feed: what it needs to create the tenant, and the relationship.
+        let partner = &invite.partner_id;
+        if new {
+            let registered = RegistrationView::new(&organization, &invite.id, partner);
+            items.extend(
+                outbox
+                    .platform_event(
+                        &mut writes,
+                        partner,
+                        EventType::OrganizationRegistered,
+                        to_json(&registered)?,
+                        source.clone(),
+                    )
+                    .await?,
+            );
+        }
+        items.extend(
+            outbox
+                .platform_event(
+                    &mut writes,
+                    partner,
+                    EventType::RelationshipCreated,
+                    to_json(&RelationshipView::new(&relationship))?,
+                    source,
+                )
+                .await?,
+        );
         records.put_all(writes).await?;
 
         // The commit: only one request can move the invite to accepted.
@@ -381,8 +412,10 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             id: OrganizationId::registered_by(&invite.id),
             admin_email: invite.customer.contact.email.clone(),
             details,
+            admins: Vec::new(),
             settings: serde_json::Map::new(),
             created_at: now,
+            source: OrganizationSource::Registered,
         })
     }
 }

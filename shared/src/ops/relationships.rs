@@ -9,6 +9,7 @@
 //! (when new) and both list entries. Both steps are idempotent, and a list
 //! that meets a placeholder has the commit finished before it shows the slot.
 
+use super::organizations::no_ledger;
 use super::{App, Page, PageRequest};
 use crate::auth::Principal;
 use crate::capabilities::ConnectionType;
@@ -17,8 +18,8 @@ use crate::domain::{
     Via,
 };
 use crate::outbound::Transport;
-use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, Sequence, Slot, Writes, keys, record};
+use crate::problem::Problem;
+use crate::store::{Edit, KeyValue, Sequence, Writes, keys, record};
 use crate::view::{CustomerView, PartnerView};
 
 /// Organizations and relationships.
@@ -33,15 +34,6 @@ pub(crate) struct Reserved {
     pub customer: u64,
     /// The slot in the organization's partners.
     pub partner: u64,
-}
-
-/// An organization that exists here, with its ledger.
-#[derive(Debug, Clone)]
-pub(crate) struct Known {
-    /// The organization's record, as the platform or the registration left it.
-    pub organization: Organization,
-    /// Its partners and open requests.
-    pub ledger: Ledger,
 }
 
 impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
@@ -181,57 +173,6 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         Ok(())
     }
 
-    /// An organization known here, with its ledger, in one round trip.
-    pub(crate) async fn known(&self, id: &OrganizationId) -> Result<Option<Known>, Problem> {
-        let keys = [keys::organization(id.as_str()), keys::ledger(id.as_str())];
-        let mut found = self.app.records().read_many(&keys).await?.into_iter();
-        let organization =
-            record::decode::<Organization>(&keys[0], found.next().flatten().as_deref())?;
-        let ledger = record::decode::<Ledger>(&keys[1], found.next().flatten().as_deref())?;
-        match (organization, ledger) {
-            (Slot::Record(organization), Slot::Record(ledger)) => Ok(Some(Known {
-                organization,
-                ledger,
-            })),
-            (Slot::Record(_), _) => Err(no_ledger(id)),
-            _ => Ok(None),
-        }
-    }
-
-    /// An existing organization the caller administers and `partner` is
-    /// not yet connected to.
-    pub(crate) async fn linkable(
-        &self,
-        caller: Option<&Principal>,
-        id: &str,
-        partner: &str,
-    ) -> Result<Organization, Problem> {
-        let caller = caller.ok_or_else(|| {
-            Problem::new(
-                ProblemKind::Unauthenticated,
-                "linking an existing organization needs its admin's access token (Authorization: Bearer)",
-            )
-        })?;
-        if caller.organization_id()? != id {
-            return Err(Problem::new(
-                ProblemKind::Forbidden,
-                "you are not an admin of that organization",
-            ));
-        }
-        let id = OrganizationId::parse(id).ok_or_else(|| Problem::not_found("organization"))?;
-        let known = self
-            .known(&id)
-            .await?
-            .ok_or_else(|| Problem::not_found("organization"))?;
-        if known.ledger.relationship(partner).is_some() {
-            return Err(Problem::new(
-                ProblemKind::AlreadyConnected,
-                "your organization is already connected to this partner",
-            ));
-        }
-        Ok(known.organization)
-    }
-
     /// `GET /api/customers`: the partner's customers, newest first.
     pub async fn customers(
         &self,
@@ -274,11 +215,4 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             next_cursor,
         })
     }
-}
-
-fn no_ledger(id: &OrganizationId) -> Problem {
-    Problem::new(
-        ProblemKind::Internal,
-        format!("organization {id} has no ledger; the store is inconsistent"),
-    )
 }

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::outbox::{Prepared, keys_of};
-use super::redemption::{LabelledCapability, link_problem};
+use super::redemption::{LabelledCapability, link_problem, to_json};
 use super::{App, Page, PageRequest};
 use crate::auth::Principal;
 use crate::capabilities::{ConnectionType, FirstContact};
@@ -27,7 +27,7 @@ use crate::problem::{Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, Writes, keys};
 use crate::token::{Claims, Purpose};
 use crate::validation::{Report, is_id};
-use crate::view::RequestView;
+use crate::view::{RelationshipView, RequestView};
 use crate::web::email::{self, ApprovalRequest, Message};
 
 /// `POST /api/connections` body.
@@ -61,6 +61,18 @@ pub struct ApprovalPreview {
     pub first_contact: FirstContact,
     /// When the request expires (RFC 3339 in JSON).
     pub expires_at: Timestamp,
+}
+
+/// A request as the admin of the organization asked sees it: who asks.
+#[derive(Debug, Serialize)]
+pub struct InboxView {
+    /// The request.
+    #[serde(flatten)]
+    pub request: RequestView,
+    /// The asking partner.
+    pub partner_id: String,
+    /// Its name.
+    pub partner_name: String,
 }
 
 /// How a decision is authorised.
@@ -118,7 +130,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let app = self.app;
         let now = app.now();
         let known = app
-            .relationships()
+            .organizations()
             .known(&org_id)
             .await?
             .ok_or_else(|| Problem::not_found("organization"))?;
@@ -181,6 +193,20 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             keys::request_locator(record.id.as_str()),
             &Locator {
                 partner_id: partner.to_string(),
+                request_id: None,
+            },
+        )?;
+        // The organization's list of its requests (its admin's inbox).
+        let m = keys::org_requests(org_id.as_str())
+            .take(records, 1)
+            .await?
+            .first;
+        records.stage(
+            &mut writes,
+            keys::org_requests(org_id.as_str()).slot(m),
+            &Locator {
+                partner_id: partner.to_string(),
+                request_id: Some(record.id.clone()),
             },
         )?;
         records.put_all(writes).await?;
@@ -290,7 +316,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let app = self.app;
         let proposed = record.state == RequestState::Proposed;
         if proposed && !entered {
-            let known = app.relationships().known(&record.organization_id).await?;
+            let known = app.organizations().known(&record.organization_id).await?;
             let open = known.as_ref().and_then(|k| {
                 k.ledger
                     .partners
@@ -411,6 +437,82 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         })
     }
 
+    /// `GET /api/organization/requests`: the requests to the admin's
+    /// organization, who asks and what it would grant. `pending` (the
+    /// default) answers every open one, from the organization's ledger; `all`
+    /// a page of every request, newest first, the pending ones of the page
+    /// first.
+    pub async fn inbox(
+        &self,
+        caller: &Principal,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<InboxView>, Problem> {
+        let org = caller.organization_id()?;
+        let org_id =
+            OrganizationId::parse(org).ok_or_else(|| Problem::not_found("organization"))?;
+        let app = self.app;
+        let now = app.now();
+        let (locators, next_cursor): (Vec<Locator>, Option<String>) = match status {
+            None | Some("") | Some("pending") => {
+                let open = app
+                    .organizations()
+                    .known(&org_id)
+                    .await?
+                    .map(|k| {
+                        k.ledger
+                            .partners
+                            .into_iter()
+                            .filter_map(|(partner_id, e)| {
+                                e.open_request
+                                    .filter(|o| o.expires_at > now)
+                                    .map(|o| Locator {
+                                        partner_id,
+                                        request_id: Some(o.id),
+                                    })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (open, None)
+            }
+            Some("all") => {
+                keys::org_requests(org)
+                    .page(
+                        app.records(),
+                        page,
+                        |_: &Locator| true,
+                        async |_: &str| Ok::<bool, Problem>(true),
+                    )
+                    .await?
+            }
+            Some(_) => {
+                return Err(Problem::new(
+                    ProblemKind::Malformed,
+                    "status must be pending or all",
+                ));
+            }
+        };
+        let mut items = Vec::with_capacity(locators.len());
+        for locator in locators {
+            let Some(id) = &locator.request_id else {
+                continue;
+            };
+            let (_, record) = self.load(&locator.partner_id, id.as_str()).await?;
+            let Some(record) = record.filter(|r| r.opened() && r.organization_id == org_id) else {
+                continue;
+            };
+            let profile = app.partners().profile(&record.partner_id).await?;
+            items.push(InboxView {
+                request: RequestView::new(&record, now),
+                partner_id: record.partner_id.clone(),
+                partner_name: profile.display_name,
+            });
+        }
+        items.sort_by_key(|i| i.request.status != "pending");
+        Ok(Page { items, next_cursor })
+    }
+
     /// `POST /api/connections/:id/withdraw`.
     pub async fn withdraw(&self, caller: &Principal, id: &str) -> Result<RequestView, Problem> {
         let partner = caller.partner_id()?;
@@ -493,7 +595,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         record.check_open(app.now())?;
         let profile = app.partners().profile(&record.partner_id).await?;
         let known = app
-            .relationships()
+            .organizations()
             .known(&record.organization_id)
             .await?
             .ok_or_else(|| Problem::not_found("organization"))?;
@@ -521,7 +623,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let app = self.app;
         record.check_open(app.now())?;
         let known = app
-            .relationships()
+            .organizations()
             .known(&record.organization_id)
             .await?
             .ok_or_else(|| Problem::not_found("organization"))?;
@@ -619,18 +721,29 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             key: key.to_string(),
             event: stamp.id.clone(),
         };
-        let items: Vec<Prepared> = app
+        let mut items: Vec<Prepared> = app
             .outbox()
             .event(
                 &mut writes,
                 profile,
                 event,
                 event_data(&decided, stamp.at)?,
-                source,
+                source.clone(),
             )
-            .await?
-            .into_iter()
-            .collect();
+            .await?;
+        if let Some((c, _)) = &connect {
+            items.extend(
+                app.outbox()
+                    .platform_event(
+                        &mut writes,
+                        &record.partner_id,
+                        EventType::RelationshipCreated,
+                        to_json(&RelationshipView::new(&c.relationship))?,
+                        source,
+                    )
+                    .await?,
+            );
+        }
         records.put_all(writes).await?;
         let committed = records
             .update(key, |current: Option<ConnectionRequest>| {

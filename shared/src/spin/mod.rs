@@ -10,14 +10,15 @@ pub use transport::SpinTransport;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 
+use crate::auth::{AuthConfig, jwt};
 use crate::clock::SystemClock;
-use crate::ops::{App, Config};
+use crate::ops::{App, Config, Limits, PlatformEndpoint};
 use crate::problem::{Problem, ProblemKind};
 use crate::random::OsEntropy;
 use crate::store::SpinStore;
 use crate::token::KeyRing;
 use crate::web::routes::{Endpoint, Params, Route};
-use crate::web::{Incoming, MAX_BODY, Outgoing, api};
+use crate::web::{Incoming, Outgoing, api};
 
 /// The app as a component runs it.
 pub type SpinApp = App<SpinStore, SpinTransport>;
@@ -39,6 +40,36 @@ fn misconfigured(what: String) -> Problem {
     )
 }
 
+/// The JWT settings from the `auth_*` variables, read all at once.
+async fn auth_config() -> Result<AuthConfig, String> {
+    let values = futures::future::join_all(jwt::VARIABLES.iter().map(|name| variable(name))).await;
+    let found: Vec<(&str, Option<String>)> = jwt::VARIABLES.iter().copied().zip(values).collect();
+    AuthConfig::from_variables(|name| {
+        found
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.clone())
+    })
+}
+
+/// The rate limits from the `rate_limit_*` variables; an unset one keeps its
+/// default, 0 turns it off.
+async fn limits() -> Result<Limits, String> {
+    let mut limits = Limits::default();
+    for (name, slot) in [
+        ("rate_limit_link_per_address", &mut limits.link_per_address),
+        ("rate_limit_link_per_token", &mut limits.link_per_token),
+        ("rate_limit_partner", &mut limits.partner),
+    ] {
+        if let Some(value) = variable(name).await {
+            *slot = value
+                .parse()
+                .map_err(|_| format!("{name} must be a whole number of requests a minute"))?;
+        }
+    }
+    Ok(limits)
+}
+
 /// Assembles the app from the component's variables.
 pub async fn app() -> Result<SpinApp, Problem> {
     let ring = variable("signing_keys")
@@ -48,6 +79,9 @@ pub async fn app() -> Result<SpinApp, Problem> {
     let store = SpinStore::open("default")
         .await
         .map_err(|e| misconfigured(format!("key-value store: {e}")))?;
+    let auth = auth_config()
+        .await
+        .map_err(|e| misconfigured(format!("JWT verification: {e}")))?;
     Ok(App {
         store,
         transport: SpinTransport,
@@ -62,16 +96,30 @@ pub async fn app() -> Result<SpinApp, Problem> {
             vendor_name: variable("vendor_name")
                 .await
                 .unwrap_or_else(|| "the vendor".into()),
+            platform: match (
+                variable("platform_webhook_url").await,
+                variable("platform_webhook_secret").await,
+            ) {
+                (Some(url), Some(secret)) => Some(PlatformEndpoint { url, secret }),
+                (Some(_), None) => {
+                    return Err(misconfigured(
+                        "platform_webhook_url is set without platform_webhook_secret".into(),
+                    ));
+                }
+                _ => None,
+            },
+            auth,
+            limits: limits().await.map_err(misconfigured)?,
         },
     })
 }
 
-/// Reads the whole request; 413 past [`MAX_BODY`].
-pub async fn read(req: Request) -> Result<Incoming, Problem> {
+/// Reads the whole request; 413 past `limit` bytes of body.
+pub async fn read(req: Request, limit: usize) -> Result<Incoming, Problem> {
     let too_large = || {
         Problem::new(
             ProblemKind::PayloadTooLarge,
-            format!("the body may be at most {MAX_BODY} bytes"),
+            format!("the body may be at most {limit} bytes"),
         )
     };
     let declared = req
@@ -79,7 +127,7 @@ pub async fn read(req: Request) -> Result<Incoming, Problem> {
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
+    if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
     let method = req.method().as_str().to_string();
@@ -100,7 +148,7 @@ pub async fn read(req: Request) -> Result<Incoming, Problem> {
             format!("could not read the body: {e:?}"),
         )
     })?;
-    if body.len() > MAX_BODY {
+    if body.len() > limit {
         return Err(too_large());
     }
     Ok(Incoming {
@@ -137,13 +185,13 @@ pub async fn serve(
     table: &[Route],
     dispatch: impl AsyncFn(&SpinApp, &Incoming, Endpoint, &Params) -> Outgoing,
 ) -> Response<String> {
-    let incoming = match read(req).await {
-        Ok(incoming) => incoming,
-        Err(problem) => return render(Outgoing::problem(&problem)),
-    };
-    let (endpoint, params) = match api::route(table, &incoming) {
+    let (endpoint, params) = match api::route(table, req.method().as_str(), req.uri().path()) {
         Ok(found) => found,
         Err(answer) => return render(answer),
+    };
+    let incoming = match read(req, endpoint.max_body()).await {
+        Ok(incoming) => incoming,
+        Err(problem) => return render(Outgoing::problem(&problem)),
     };
     if let Some(answer) = api::static_answer(endpoint) {
         return render(answer);

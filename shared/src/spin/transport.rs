@@ -1,9 +1,11 @@
 //! Outbound HTTP through Spin (`wasi:http`), limited by the component's
 //! `allowed_outbound_hosts`.
 
+use futures::StreamExt;
+use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{HeaderName, HeaderValue, Method, Request};
 
-use crate::outbound::Transport;
+use crate::outbound::{Fetched, Transport};
 
 /// Sends requests with `spin_sdk::http::send`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -28,5 +30,44 @@ impl Transport for SpinTransport {
             Ok(response) => Ok(response.status().as_u16()),
             Err(e) => Err(format!("{e:?}")),
         }
+    }
+
+    async fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        limit: usize,
+    ) -> Result<Fetched, String> {
+        let mut request = Request::new(String::new());
+        *request.method_mut() = Method::GET;
+        *request.uri_mut() = url.parse().map_err(|e| format!("invalid URL {url}: {e}"))?;
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+            let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
+            request.headers_mut().append(name, value);
+        }
+        let response = spin_sdk::http::send(request)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let status = response.status().as_u16();
+        let too_long = || format!("the answer is longer than {limit} bytes");
+        let declared = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(too_long());
+        }
+        let mut body = Vec::new();
+        let mut chunks = response.into_body().stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| format!("{e:?}"))?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_long());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
     }
 }

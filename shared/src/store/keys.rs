@@ -16,8 +16,12 @@
 //! | `o/<org>` | [`Organization`](crate::domain::Organization) |
 //! | `o/<org>/ptn/ledger` | [`Ledger`](crate::domain::Ledger): the organization's partners and open requests, one record to compare-and-swap |
 //! | `o/<org>/ptn/seq`, `o/<org>/ptn/<n>` | the organization's partners ([`Relationship`](crate::domain::Relationship) copies) |
+//! | `o/<org>/con/seq`, `o/<org>/con/<n>` | the requests made to the organization ([`Locator`](crate::domain::Locator)s with the request id) |
+//! | `rl/<scope>/<digest of subject>/<window>` | a rate counter (deleted by the next window's first request) |
+//! | `platform/msg/seq`, `platform/msg/<n>` | deliveries to the platform's endpoint ([`WebhookDelivery`](crate::domain::WebhookDelivery)) |
 //! | `con-loc/<request id>` | which partner owns a connection request (for the organization's side) |
 //! | `outbox/seq`, `outbox/<n>` | [`Email`](crate::domain::Email) |
+//! | `auth/jwks` | [`JwksCache`](crate::auth::jwt::JwksCache): the identity provider's key set fetched from `auth_jwks_url`, a cache (the one key a rejected request may write) |
 //!
 //! Partner and organization ids are checked by [`crate::validation::is_id`]
 //! before they reach a key, so they never contain `/`.
@@ -89,9 +93,30 @@ pub fn org_partners(organization: &str) -> Sequence {
     Sequence::new(format!("o/{organization}/ptn"))
 }
 
+/// The connection requests made to an organization.
+pub fn org_requests(organization: &str) -> Sequence {
+    Sequence::new(format!("o/{organization}/con"))
+}
+
+/// The deliveries to the platform's endpoint.
+pub fn platform_deliveries() -> Sequence {
+    Sequence::new("platform/msg".to_string())
+}
+
+/// A rate counter: `scope`'s count for `subject` (a digest) in the window
+/// starting at `window` (Unix seconds).
+pub fn rate(scope: &str, subject: &str, window: u64) -> String {
+    format!("rl/{scope}/{subject}/{window}")
+}
+
 /// The emails.
 pub fn outbox() -> Sequence {
     Sequence::new("outbox".to_string())
+}
+
+/// The cached key set of the identity provider (`auth_jwks_url`).
+pub fn jwks_cache() -> String {
+    "auth/jwks".to_string()
 }
 
 /// A key that holds a record whose commits may carry an intent.

@@ -9,10 +9,12 @@ use super::routes::{self, Endpoint, Matched, Params, Route};
 use super::{BodyKind, Incoming, Outgoing, respond};
 use crate::auth::Principal;
 use crate::capabilities;
+use crate::ops::organizations::Outcome;
 use crate::ops::{
-    App, Authority, CreateInvite, IdempotencyKey, NewRequest, PageRequest, ProfileUpdate,
-    RedeemRequest, parse_json,
+    App, Authority, CreateInvite, IdempotencyKey, ImportItem, NewRequest, OrganizationInput,
+    PageRequest, ProfileUpdate, RedeemRequest, parse_json,
 };
+use crate::ops::{Quota, Scope};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::KeyValue;
@@ -20,11 +22,48 @@ use crate::view::InviteView;
 
 type Shared<S, T> = App<S, T>;
 
+/// Who is calling; a partner's request counts against its rate limit.
 async fn caller<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
 ) -> Result<Principal, Problem> {
-    app.authenticate(req.authorization()).await
+    let who = app.authenticate(req.authorization()).await?;
+    if let Principal::Partner { partner_id, .. } = &who {
+        app.limiter().count(&[(Scope::Partner, partner_id)]).await?;
+    }
+    Ok(who)
+}
+
+/// Counts a request to a link endpoint against the limits per client
+/// address and, when it carries one, per link token.
+async fn link_limits<S: KeyValue, T: Transport>(
+    app: &Shared<S, T>,
+    req: &Incoming,
+    token: Option<&str>,
+) -> Result<Vec<Quota>, Problem> {
+    let address = req.client_address().unwrap_or("unknown");
+    let mut subjects = vec![(Scope::Address, address)];
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        subjects.push((Scope::Token, token));
+    }
+    app.limiter().count(&subjects).await
+}
+
+/// `answer` with the rate-limit headers of `quotas`.
+fn with_quotas(mut answer: Outgoing, quotas: &[Quota]) -> Outgoing {
+    for quota in quotas {
+        answer.headers.extend(quota.headers());
+    }
+    answer
+}
+
+/// A problem as the client takes it: a page for a browser, else JSON.
+fn problem_for(req: &Incoming, problem: &Problem) -> Outgoing {
+    if req.wants_json() {
+        Outgoing::problem(problem)
+    } else {
+        Outgoing::problem_page(problem)
+    }
 }
 
 fn page_request(req: &Incoming) -> Result<PageRequest, Problem> {
@@ -34,17 +73,18 @@ fn page_request(req: &Incoming) -> Result<PageRequest, Problem> {
     )
 }
 
-/// What a request for a component with `table` leads to: the endpoint and
-/// its path segments, or the 404 or 405 answer. Needs no configuration.
-pub fn route(table: &[Route], req: &Incoming) -> Result<(Endpoint, Params), Outgoing> {
-    match routes::find(table, &req.method, &req.path) {
+/// What `method` on `path` leads to for a component with `table`: the
+/// endpoint and its path segments, or the 404 or 405 answer. Needs neither
+/// the body nor any configuration.
+pub fn route(table: &[Route], method: &str, path: &str) -> Result<(Endpoint, Params), Outgoing> {
+    match routes::find(table, method, path) {
         Matched::Endpoint(endpoint, params) => Ok((endpoint, params)),
         Matched::MethodNotAllowed(allow) => {
             Err(Outgoing::problem(&Problem::method_not_allowed(allow)))
         }
         Matched::NotFound => Err(Outgoing::problem(&Problem::new(
             ProblemKind::NotFound,
-            format!("no endpoint at {}", req.path),
+            format!("no endpoint at {path}"),
         ))),
     }
 }
@@ -182,8 +222,66 @@ dispatch!(
         ApproveRequest => decide_request(app, req, id, true).await,
         DeclineRequest => decide_request(app, req, id, false).await,
         ApprovalPage => approval_page(app, req, token).await,
+        ListOrganizationRequests => respond(
+            200,
+            async {
+                let status = req.query_param("status");
+                app.requests()
+                    .inbox(&caller(app, req).await?, status.as_deref(), page_request(req)?)
+                    .await
+            }
+            .await,
+        ),
+        PutOrganization => match async {
+            let input: OrganizationInput = parse_json(req.json_body()?)?;
+            app.organizations().put(&caller(app, req).await?, id, input).await
+        }
+        .await
+        {
+            Ok(written) if written.result == Outcome::Created => Outgoing::json(201, &written),
+            result => respond(200, result),
+        },
+        GetOrganization => respond(
+            200,
+            async { app.organizations().get(&caller(app, req).await?, id).await }.await,
+        ),
+        ImportOrganizations => respond(
+            200,
+            async {
+                let who = caller(app, req).await?;
+                app.organizations().import(&who, import_items(req)?).await
+            }
+            .await,
+        ),
     }
 );
+
+/// The organizations of an import: a JSON array, or NDJSON (one object a
+/// line). An item that does not parse is rejected on its own.
+fn import_items(req: &Incoming) -> Result<Vec<Result<ImportItem, String>>, Problem> {
+    let parse = |v: serde_json::Value| {
+        serde_json::from_value::<ImportItem>(v).map_err(|e| format!("not an organization: {e}"))
+    };
+    match req.media_type().as_str() {
+        "application/x-ndjson" | "application/jsonl" => {
+            let text = std::str::from_utf8(&req.body)
+                .map_err(|_| Problem::new(ProblemKind::Malformed, "the body is not UTF-8"))?;
+            Ok(text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|line| {
+                    serde_json::from_str::<serde_json::Value>(line)
+                        .map_err(|e| format!("not JSON: {e}"))
+                        .and_then(parse)
+                })
+                .collect())
+        }
+        _ => {
+            let items: Vec<serde_json::Value> = parse_json(req.json_body()?)?;
+            Ok(items.into_iter().map(parse).collect())
+        }
+    }
+}
 
 dispatch!(
     /// `partner-settings`'s endpoints.
@@ -209,6 +307,24 @@ dispatch!(
         RetryDelivery => respond(
             200,
             async { app.outbox().retry_delivery(&caller(app, req).await?, id).await }.await,
+        ),
+        ListPlatformDeliveries => respond(
+            200,
+            async {
+                app.outbox()
+                    .list_platform_deliveries(&caller(app, req).await?, page_request(req)?)
+                    .await
+            }
+            .await,
+        ),
+        RetryPlatformDelivery => respond(
+            200,
+            async {
+                app.outbox()
+                    .retry_platform_delivery(&caller(app, req).await?, id)
+                    .await
+            }
+            .await,
         ),
         ListOutbox => respond(
             200,
@@ -264,14 +380,17 @@ async fn registration_page<S: KeyValue, T: Transport>(
     req: &Incoming,
     token: &str,
 ) -> Outgoing {
+    let quotas = match link_limits(app, req, Some(token)).await {
+        Ok(quotas) => quotas,
+        Err(limited) => return problem_for(req, &limited),
+    };
     let preview = app.redemption().preview(token).await;
-    if req.wants_json() {
-        return respond(200, preview);
-    }
-    match preview {
+    let answer = match preview {
+        preview if req.wants_json() => respond(200, preview),
         Ok(p) => Outgoing::html(200, page::registration(&p, token, Filled::Invited)),
         Err(problem) => Outgoing::problem_page(&problem),
-    }
+    };
+    with_quotas(answer, &quotas)
 }
 
 /// `POST /api/invites/redeem`: JSON from clients, a form from the registration page.
@@ -287,24 +406,27 @@ async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -
             Err(problem) => return Outgoing::problem(&problem),
         },
     };
-    match kind {
-        BodyKind::Json => respond(
-            201,
-            async {
-                let request: RedeemRequest = parse_json(req.json_body()?)?;
-                app.redemption().redeem(who.as_ref(), request).await
-            }
-            .await,
-        ),
-        BodyKind::Form => {
-            let form = req.form();
-            let request = page::form_to_redeem_request(&form);
-            match app.redemption().redeem(who.as_ref(), request).await {
-                Ok(done) => Outgoing::html(201, page::registered(&done)),
-                Err(problem) => rejected_form(app, &form, &problem).await,
-            }
-        }
-    }
+    let form = (kind == BodyKind::Form).then(|| req.form());
+    let request: RedeemRequest = match &form {
+        Some(form) => page::form_to_redeem_request(form),
+        None => match req.json_body().and_then(parse_json) {
+            Ok(request) => request,
+            Err(p) => return Outgoing::problem(&p),
+        },
+    };
+    let quotas = match link_limits(app, req, request.token.as_deref()).await {
+        Ok(quotas) => quotas,
+        Err(limited) if form.is_some() => return Outgoing::problem_page(&limited),
+        Err(limited) => return Outgoing::problem(&limited),
+    };
+    let answer = match form {
+        None => respond(201, app.redemption().redeem(who.as_ref(), request).await),
+        Some(form) => match app.redemption().redeem(who.as_ref(), request).await {
+            Ok(done) => Outgoing::html(201, page::registered(&done)),
+            Err(problem) => rejected_form(app, &form, &problem).await,
+        },
+    };
+    with_quotas(answer, &quotas)
 }
 
 /// The answer to a registration form the redemption refused: for invalid
@@ -341,14 +463,17 @@ async fn approval_page<S: KeyValue, T: Transport>(
     req: &Incoming,
     token: &str,
 ) -> Outgoing {
+    let quotas = match link_limits(app, req, Some(token)).await {
+        Ok(quotas) => quotas,
+        Err(limited) => return problem_for(req, &limited),
+    };
     let preview = app.requests().preview(token).await;
-    if req.wants_json() {
-        return respond(200, preview);
-    }
-    match preview {
+    let answer = match preview {
+        preview if req.wants_json() => respond(200, preview),
         Ok(p) => Outgoing::html(200, page::approval(&p, token)),
         Err(problem) => Outgoing::problem_page(&problem),
-    }
+    };
+    with_quotas(answer, &quotas)
 }
 
 /// The body of a decision: the approval link's token, unless the admin's
@@ -381,6 +506,15 @@ async fn decide_request<S: KeyValue, T: Transport>(
             Err(p) => return Outgoing::problem(&p),
         },
     };
+    // A decision by link token counts against the link limits.
+    let quotas = match &token {
+        Some(t) => match link_limits(app, req, Some(t)).await {
+            Ok(quotas) => quotas,
+            Err(limited) if kind == BodyKind::Form => return Outgoing::problem_page(&limited),
+            Err(limited) => return Outgoing::problem(&limited),
+        },
+        None => Vec::new(),
+    };
     let result = async {
         let principal;
         let authority = match (&token, req.authorization()) {
@@ -403,9 +537,10 @@ async fn decide_request<S: KeyValue, T: Transport>(
         }
     };
     let result = result.await;
-    match (kind, result) {
+    let answer = match (kind, result) {
         (BodyKind::Form, Ok(view)) => Outgoing::html(200, page::decided(&view)),
         (BodyKind::Form, Err(problem)) => Outgoing::problem_page(&problem),
         (BodyKind::Json, result) => respond(200, result),
-    }
+    };
+    with_quotas(answer, &quotas)
 }

@@ -80,16 +80,20 @@ impl Incoming {
         json && !accept.contains("text/html")
     }
 
-    /// The body's kind; 415 unless JSON or (where `forms` allows) a form.
-    pub fn body_kind(&self, forms: bool) -> Result<BodyKind, Problem> {
-        let media = self
-            .header("content-type")
+    /// The body's media type, lower case, without parameters (empty if none).
+    pub fn media_type(&self) -> String {
+        self.header("content-type")
             .unwrap_or("")
             .split(';')
             .next()
             .unwrap_or("")
             .trim()
-            .to_ascii_lowercase();
+            .to_ascii_lowercase()
+    }
+
+    /// The body's kind; 415 unless JSON or (where `forms` allows) a form.
+    pub fn body_kind(&self, forms: bool) -> Result<BodyKind, Problem> {
+        let media = self.media_type();
         match media.as_str() {
             "application/json" => Ok(BodyKind::Json),
             "application/x-www-form-urlencoded" if forms => Ok(BodyKind::Form),
@@ -128,6 +132,16 @@ impl Incoming {
         url::form_urlencoded::parse(&self.body)
             .into_owned()
             .collect()
+    }
+
+    /// The client's address, from the `spin-client-addr` header Spin sets
+    /// (`ip:port`, or `[ip]:port` for IPv6), without the port.
+    pub fn client_address(&self) -> Option<&str> {
+        let addr = self.header("spin-client-addr")?;
+        Some(match addr.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => addr.rsplit_once(':').map_or(addr, |(ip, _)| ip),
+        })
     }
 
     /// The `Authorization` header.
@@ -178,6 +192,7 @@ impl Outgoing {
         if let Some(allow) = &problem.allow {
             headers.push(("allow".into(), allow.clone()));
         }
+        headers.extend(problem.headers.iter().cloned());
         Outgoing {
             status: problem.status(),
             headers,
@@ -203,7 +218,9 @@ impl Outgoing {
 
     /// A problem as a page, for browsers.
     pub fn problem_page(problem: &Problem) -> Outgoing {
-        Outgoing::html(problem.status(), page::problem(problem))
+        let mut page = Outgoing::html(problem.status(), page::problem(problem));
+        page.headers.extend(problem.headers.iter().cloned());
+        page
     }
 
     /// The value of header `name`.

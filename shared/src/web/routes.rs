@@ -52,12 +52,32 @@ pub enum Endpoint {
     RetryDelivery,
     /// `GET /api/outbox`.
     ListOutbox,
+    /// `PUT /api/organizations/:id`.
+    PutOrganization,
+    /// `GET /api/organizations/:id`.
+    GetOrganization,
+    /// `POST /api/organizations/import`.
+    ImportOrganizations,
+    /// `GET /api/platform/deliveries`.
+    ListPlatformDeliveries,
+    /// `POST /api/platform/deliveries/:id/retry`.
+    RetryPlatformDelivery,
+    /// `GET /api/organization/requests`.
+    ListOrganizationRequests,
 }
 
 impl Endpoint {
     /// Whether it answers without the app's configuration (signing keys, store).
     pub fn is_static(self) -> bool {
         matches!(self, Endpoint::Capabilities | Endpoint::OpenApi)
+    }
+
+    /// The largest body it takes, in bytes.
+    pub fn max_body(self) -> usize {
+        match self {
+            Endpoint::ImportOrganizations => MAX_IMPORT_BODY,
+            _ => super::MAX_BODY,
+        }
     }
 }
 
@@ -83,6 +103,9 @@ pub enum Matched {
     /// No endpoint at this path.
     NotFound,
 }
+
+/// Largest body of an import of organizations: a thousand of them.
+pub const MAX_IMPORT_BODY: usize = 1024 * 1024;
 
 /// `generate-invite`.
 pub const GENERATE_INVITE: &[Route] = &[
@@ -155,6 +178,24 @@ pub const CONNECT_EXISTING_ORGANIZATION: &[Route] = &[
     ),
     // The approval page (HTML), or its JSON.
     route("/connect/:token", &[("GET", Endpoint::ApprovalPage)]),
+    // The requests to the admin's organization, pending first.
+    route(
+        "/api/organization/requests",
+        &[("GET", Endpoint::ListOrganizationRequests)],
+    ),
+    // An organization as the platform knows it (operators): create or replace, read.
+    route(
+        "/api/organizations/:id",
+        &[
+            ("GET", Endpoint::GetOrganization),
+            ("PUT", Endpoint::PutOrganization),
+        ],
+    ),
+    // Many organizations at once (operators): JSON array or NDJSON.
+    route(
+        "/api/organizations/import",
+        &[("POST", Endpoint::ImportOrganizations)],
+    ),
 ];
 
 /// `partner-settings`.
@@ -176,6 +217,16 @@ pub const PARTNER_SETTINGS: &[Route] = &[
     ),
     // Emails recorded or sent (operators).
     route("/api/outbox", &[("GET", Endpoint::ListOutbox)]),
+    // Every event delivery to the platform's endpoint (operators).
+    route(
+        "/api/platform/deliveries",
+        &[("GET", Endpoint::ListPlatformDeliveries)],
+    ),
+    // Send a platform delivery again (operators).
+    route(
+        "/api/platform/deliveries/:id/retry",
+        &[("POST", Endpoint::RetryPlatformDelivery)],
+    ),
 ];
 
 /// Every component's table, by the component's name in `spin.toml`.
@@ -214,10 +265,30 @@ impl Route {
     }
 }
 
-/// Finds what `method` on `path` leads to in `table` (the first route that
-/// matches: tables list exact routes before wildcards).
+impl Route {
+    /// How specific the route is, segment by segment (a literal over a
+    /// `:name` over the wildcard), as Spin ranks routes.
+    fn specificity(&self) -> Vec<u8> {
+        self.path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| match s {
+                "..." => 0,
+                s if s.starts_with(':') => 1,
+                _ => 2,
+            })
+            .collect()
+    }
+}
+
+/// Finds what `method` on `path` leads to in `table`: the most specific
+/// route that matches, as in Spin, whatever the table's order.
 pub fn find(table: &[Route], method: &str, path: &str) -> Matched {
-    let Some((route, params)) = table.iter().find_map(|r| r.captures(path).map(|p| (r, p))) else {
+    let Some((route, params)) = table
+        .iter()
+        .filter_map(|r| r.captures(path).map(|p| (r, p)))
+        .max_by_key(|(r, _)| r.specificity())
+    else {
         return Matched::NotFound;
     };
     if route.methods.is_empty() {
@@ -266,6 +337,20 @@ mod tests {
             Matched::NotFound,
             "a named segment needs a segment"
         );
+        assert_eq!(
+            find(
+                CONNECT_EXISTING_ORGANIZATION,
+                "POST",
+                "/api/organizations/import"
+            ),
+            Matched::Endpoint(Endpoint::ImportOrganizations, vec![]),
+            "a literal beats a named segment"
+        );
+        assert_eq!(
+            find(LIST_INVITES, "GET", "/api/capabilities"),
+            Matched::Endpoint(Endpoint::Capabilities, vec![]),
+            "an exact route beats the catch-alls"
+        );
     }
 
     #[test]
@@ -279,6 +364,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen.len(), 22);
+        assert_eq!(seen.len(), 28);
     }
 }

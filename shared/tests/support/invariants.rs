@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use partner_invites::domain::{
-    Action, ConnectionRequest, Email, EmailStatus, Invite, InviteState, Ledger, Organization,
-    PartnerProfile, Relationship, RequestState, Via, WebhookDelivery,
+    Action, Audience, ConnectionRequest, Email, EmailStatus, EventType, Invite, InviteState,
+    Ledger, Locator, Organization, PartnerProfile, Relationship, RequestState, Via,
+    WebhookDelivery,
 };
 use partner_invites::store::Slot;
 use partner_invites::store::record::decode;
@@ -24,6 +25,10 @@ pub struct Contents {
     /// `(organization, slot) -> entry` of the organizations' partner lists.
     pub partners: BTreeMap<(String, u64), Slot<Relationship>>,
     pub deliveries: BTreeMap<String, Slot<WebhookDelivery>>,
+    /// The organizations' lists of their requests: `(organization, slot) -> locator`.
+    pub org_requests: BTreeMap<(String, u64), Locator>,
+    /// Whether the app had a platform endpoint (set by the test).
+    pub platform: bool,
     pub emails: BTreeMap<String, Slot<Email>>,
     /// Sequence prefix (`p/p1/inv`) -> counter.
     pub counters: BTreeMap<String, u64>,
@@ -83,6 +88,17 @@ pub fn contents(snapshot: &BTreeMap<String, Vec<u8>>) -> Contents {
                 let n = slot(n).unwrap_or(0);
                 seq_of(format!("p/{p}/cust"), n, &mut c);
                 c.customers.insert((p.to_string(), n), read!(Relationship));
+            }
+            ["platform", "msg", n] if slot(n).is_some() => {
+                seq_of("platform/msg".into(), slot(n).unwrap_or(0), &mut c);
+                c.deliveries.insert(key.clone(), read!(WebhookDelivery));
+            }
+            ["o", o, "con", n] if slot(n).is_some() => {
+                let n = slot(n).unwrap_or(0);
+                seq_of(format!("o/{o}/con"), n, &mut c);
+                if let Slot::Record(l) = read!(Locator) {
+                    c.org_requests.insert((o.to_string(), n), l);
+                }
             }
             ["p", p, "msg", n] if slot(n).is_some() => {
                 seq_of(format!("p/{p}/msg"), slot(n).unwrap_or(0), &mut c);
@@ -315,24 +331,99 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
             }
         }
     }
+    // What each committed event owes: an email, a partner delivery, and the
+    // platform's deliveries (the partner's event, and its own feed).
+    let kinds = |key: &str, event: &str| -> (usize, usize, Vec<EventType>) {
+        let (mut emails, mut partner, mut platform) = (0, 0, Vec::new());
+        for k in sources
+            .get(&(key.to_string(), event.to_string()))
+            .into_iter()
+            .flatten()
+        {
+            if k.starts_with("outbox/") {
+                emails += 1;
+            } else if let Some(Slot::Record(d)) = c.deliveries.get(k) {
+                match d.audience {
+                    Audience::Partner => partner += 1,
+                    Audience::Platform => platform.push(d.event),
+                }
+            }
+        }
+        (emails, partner, platform)
+    };
     let webhook = |partner: &str| c.profiles.get(partner).is_some_and(|p| p.webhook.is_some());
+    let mut owes = |key: &str,
+                    e: &partner_invites::domain::AuditEvent,
+                    partner_id: &str,
+                    email: bool,
+                    event: Option<EventType>,
+                    feed: &[EventType]| {
+        let (emails, partner, platform) = kinds(key, &e.id);
+        let mut wanted_platform: Vec<EventType> = Vec::new();
+        if c.platform {
+            wanted_platform.extend(event);
+            wanted_platform.extend(feed);
+        }
+        let want_partner = usize::from(event.is_some() && webhook(partner_id));
+        if emails < usize::from(email)
+            || partner < want_partner
+            || wanted_platform.iter().any(|w| !platform.contains(w))
+        {
+            v.push(format!(
+                "{key}: {:?} event {} has {emails} emails, {partner} partner and {platform:?} platform deliveries; wants {}, {want_partner} and {wanted_platform:?}",
+                e.action,
+                e.id,
+                usize::from(email)
+            ));
+        }
+    };
     for (key, i) in &c.invites {
         for e in &i.history {
-            let (email, event) = match e.action {
-                Action::Created => (i.send_email, true),
-                Action::Resent => (i.send_email, false),
-                Action::Revoked | Action::Accepted => (false, true),
-                _ => (false, false),
-            };
-            let items = sources
-                .get(&(key.clone(), e.id.clone()))
-                .map_or(0, Vec::len);
-            let want = usize::from(email) + usize::from(event && webhook(&i.partner_id));
-            if items < want {
-                v.push(format!(
-                    "{key}: {:?} event {} has {items} outbox items, wants {want}",
-                    e.action, e.id
-                ));
+            let new_org = matches!(
+                i.state,
+                InviteState::Accepted {
+                    existing_organization: false,
+                    ..
+                }
+            );
+            match e.action {
+                Action::Created => owes(
+                    key,
+                    e,
+                    &i.partner_id,
+                    i.send_email,
+                    Some(EventType::InviteCreated),
+                    &[],
+                ),
+                Action::Resent => owes(key, e, &i.partner_id, i.send_email, None, &[]),
+                Action::Revoked => owes(
+                    key,
+                    e,
+                    &i.partner_id,
+                    false,
+                    Some(EventType::InviteRevoked),
+                    &[],
+                ),
+                Action::Accepted if new_org => owes(
+                    key,
+                    e,
+                    &i.partner_id,
+                    false,
+                    Some(EventType::InviteAccepted),
+                    &[
+                        EventType::OrganizationRegistered,
+                        EventType::RelationshipCreated,
+                    ],
+                ),
+                Action::Accepted => owes(
+                    key,
+                    e,
+                    &i.partner_id,
+                    false,
+                    Some(EventType::InviteAccepted),
+                    &[EventType::RelationshipCreated],
+                ),
+                _ => {}
             }
         }
     }
@@ -341,20 +432,51 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
             continue;
         }
         for e in &r.history {
-            let want = match e.action {
-                Action::Created => 1 + usize::from(webhook(&r.partner_id)),
-                Action::Approved | Action::Declined => usize::from(webhook(&r.partner_id)),
-                _ => 0,
-            };
-            let items = sources
-                .get(&(key.clone(), e.id.clone()))
-                .map_or(0, Vec::len);
-            if items < want {
-                v.push(format!(
-                    "{key}: {:?} event has {items} outbox items, wants {want}",
-                    e.action
-                ));
+            match e.action {
+                Action::Created => owes(
+                    key,
+                    e,
+                    &r.partner_id,
+                    true,
+                    Some(EventType::ConnectionRequested),
+                    &[],
+                ),
+                Action::Approved => owes(
+                    key,
+                    e,
+                    &r.partner_id,
+                    false,
+                    Some(EventType::ConnectionApproved),
+                    &[EventType::RelationshipCreated],
+                ),
+                Action::Declined => owes(
+                    key,
+                    e,
+                    &r.partner_id,
+                    false,
+                    Some(EventType::ConnectionDeclined),
+                    &[],
+                ),
+                _ => {}
             }
+        }
+    }
+    // Every opened request is in its organization's list, once.
+    for (key, r) in &c.requests {
+        if !r.opened() {
+            continue;
+        }
+        let listed = c
+            .org_requests
+            .iter()
+            .filter(|((o, _), l)| {
+                *o == r.organization_id.as_str() && l.request_id.as_ref() == Some(&r.id)
+            })
+            .count();
+        if listed != 1 {
+            v.push(format!(
+                "{key}: listed {listed} times in its organization's requests"
+            ));
         }
     }
 

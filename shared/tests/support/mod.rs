@@ -31,6 +31,8 @@ pub struct World {
     pub store: MemoryStore,
     pub transport: RecordingTransport,
     pub clock: Arc<ManualClock>,
+    /// The platform's event endpoint, if the test gives one.
+    pub platform: Option<partner_invites::ops::PlatformEndpoint>,
     /// One source for every app of the world, so ids and write nonces are
     /// unique across them, as the platform's randomness makes them.
     pub random: Arc<CountingEntropy>,
@@ -45,15 +47,30 @@ impl World {
             clock: Arc::new(ManualClock::at(START)),
             random: Arc::new(CountingEntropy::default()),
             relay: None,
+            platform: None,
         }
     }
 
-    /// A world whose emails go to a relay (the recording transport).
+    /// A world whose emails go to a relay and whose events also go to the
+    /// platform's endpoint (both the recording transport).
     pub fn relayed() -> World {
         World {
             relay: Some("https://relay.example/send".into()),
+            platform: Some(partner_invites::ops::PlatformEndpoint {
+                url: "https://platform.example/events".into(),
+                secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            }),
             ..World::new()
         }
+    }
+
+    /// Every invariant violated by the store as it stands (see
+    /// [`invariants::violations`]); `before` are the counters before the
+    /// operation under test.
+    pub fn violations(&self, before: &std::collections::BTreeMap<String, u64>) -> Vec<String> {
+        let mut c = invariants::contents(&self.store.snapshot());
+        c.platform = self.platform.is_some();
+        invariants::violations(&c, before)
     }
 
     pub fn app(&self) -> TestApp<'_> {
@@ -75,6 +92,8 @@ impl World {
                 public_base_url: "https://invites.example".into(),
                 mail_relay_url: self.relay.clone(),
                 vendor_name: "Vendor".into(),
+                platform: self.platform.clone(),
+                ..Config::default()
             },
         }
     }

@@ -41,9 +41,11 @@ pub enum Op {
     Decline,
     Withdraw,
     PutProfile,
+    PutOrganization,
+    Import,
 }
 
-pub const OPS: [Op; 11] = [
+pub const OPS: [Op; 13] = [
     Op::Generate,
     Op::GenerateWithKey,
     Op::Resend,
@@ -55,6 +57,8 @@ pub const OPS: [Op; 11] = [
     Op::Decline,
     Op::Withdraw,
     Op::PutProfile,
+    Op::PutOrganization,
+    Op::Import,
 ];
 
 pub fn page() -> PageRequest {
@@ -193,6 +197,31 @@ pub async fn run<S: KeyValue, T: Transport>(
             .put_profile("p1", &profile_body("p1 renamed", true))
             .await
             .map(drop),
+        Op::PutOrganization => app
+            .organizations()
+            .put(
+                &operator(),
+                "tenant-1",
+                partner_invites::ops::parse_json(
+                    br#"{"name": "Initech", "admins": [{"email": "it@initech.example"}]}"#,
+                )?,
+            )
+            .await
+            .map(drop),
+        Op::Import => {
+            let items = [
+                r#"{"id": "tenant-1", "name": "Initech", "admins": [{"email": "it@initech.example"}]}"#,
+                r#"{"id": "tenant-2", "name": "Globex", "admins": [{"email": "ops@globex.example"}], "settings": {"plan": "team"}}"#,
+                r#"{"id": "tenant-3", "name": ""}"#,
+            ]
+            .iter()
+            .map(|i| serde_json::from_str(i).map_err(|e| e.to_string()))
+            .collect();
+            app.organizations()
+                .import(&operator(), items)
+                .await
+                .map(drop)
+        }
     }
 }
 
@@ -338,6 +367,25 @@ pub fn outcome_holds<S: KeyValue, T: Transport>(
             Op::PutProfile => {
                 let p = app.get_profile("p1").await.map_err(|p| p.to_string())?;
                 want(p.display_name == "p1 renamed", &p.display_name)
+            }
+            Op::PutOrganization | Op::Import => {
+                let o = app
+                    .organizations()
+                    .get(&operator(), "tenant-1")
+                    .await
+                    .map_err(|p| p.to_string())?;
+                if op == Op::Import {
+                    app.organizations()
+                        .get(&operator(), "tenant-2")
+                        .await
+                        .map_err(|p| p.to_string())?;
+                }
+                // Known, and a partner can ask for it (its ledger exists).
+                let ask = serde_json::json!({"organization_id": "tenant-1", "connection": "msp"});
+                app.request_connection(&partner("p0"), ask.to_string().as_bytes())
+                    .await
+                    .map_err(|p| format!("asking for it: {p}"))?;
+                want(o.name == "Initech", &o.name)
             }
         }
     })

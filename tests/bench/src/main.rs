@@ -137,8 +137,10 @@ async fn seed(
             id: partner_invites::domain::OrganizationId::parse(&id).context("org id")?,
             details: Default::default(),
             admin_email: format!("admin{i}@org.example"),
+            admins: Vec::new(),
             settings: Default::default(),
             created_at: 0,
+            source: Default::default(),
         };
         // The ledger first, as every organization has one before it can be read.
         let records = app.records();
@@ -292,6 +294,7 @@ fn main() -> Result<()> {
             public_base_url: "http://bench".into(),
             mail_relay_url: None,
             vendor_name: "Vendor".into(),
+            ..Config::default()
         },
     };
     let started = std::time::Instant::now();

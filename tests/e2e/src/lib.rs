@@ -48,6 +48,15 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of header `name`, in order (for fields sent more than once).
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// Asserts an RFC 9457 problem with `status` and returns its body.
     #[track_caller]
     pub fn problem(&self, status: u16) -> serde_json::Value {
@@ -81,6 +90,9 @@ pub struct Options {
     /// Set `signing_keys` to this instead of [`RING`] (an empty value is a
     /// misconfigured deployment).
     pub signing_keys: Option<String>,
+    /// More variables, by name (`platform_webhook_url`, ...); they win over
+    /// the harness's own. `{sink}` in a value stands for the sink's URL.
+    pub extra_variables: Vec<(String, String)>,
 }
 
 /// A running app and everything a test needs around it.
@@ -150,6 +162,13 @@ impl Harness {
                     "http://127.0.0.1:*".to_string(),
                 ),
             ]);
+            let mut variables = variables;
+            variables.extend(
+                options
+                    .extra_variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.replace("{sink}", sink.url()))),
+            );
             let builder = variables.iter().fold(
                 store(
                     TestApp::builder("spin.toml")
@@ -339,8 +358,17 @@ impl Harness {
         self.request_at(base, "POST", path, &headers, body.to_string().as_bytes())
     }
 
-    /// Every key and value in the store.
+    /// Every key and value in the store but the rate counters (`rl/...`),
+    /// which every request to a limited endpoint updates: what "a rejected
+    /// request writes nothing" is about.
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut all = self.app().kv_snapshot("default");
+        all.retain(|k, _| !k.starts_with("rl/"));
+        all
+    }
+
+    /// Every key and value in the store, rate counters included.
+    pub fn whole_store(&self) -> BTreeMap<String, Vec<u8>> {
         self.app().kv_snapshot("default")
     }
 

@@ -8,5 +8,8 @@ mod crash;
 mod errors;
 mod invites;
 mod isolation;
+mod jwt;
+mod limits;
 mod openapi;
+mod organizations;
 mod redis;

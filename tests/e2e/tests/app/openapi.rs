@@ -263,7 +263,16 @@ fn emailed_token(outbox: &Value, prefix: &str) -> String {
 
 #[test]
 fn example_requests_succeed_and_every_answer_matches_the_document() {
-    let h = Harness::start();
+    let h = Harness::start_with(e2e::Options {
+        extra_variables: vec![
+            ("platform_webhook_url".into(), "{sink}/platform".into()),
+            (
+                "platform_webhook_secret".into(),
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            ),
+        ],
+        ..e2e::Options::default()
+    });
     let mut c = Checker::new(document(&h));
     let doc_reply = h.get("/api/openapi.json", None);
     c.check("getOpenApi", &doc_reply, 200);
@@ -458,6 +467,58 @@ fn example_requests_succeed_and_every_answer_matches_the_document() {
         &json!({}),
     );
     c.check("retryWebhookDelivery", &retry, 200);
+
+    // The platform's organizations, from the examples.
+    let operator = h.operator();
+    let described = c.example("putOrganization");
+    let path = "/api/organizations/tenant-0001";
+    let put = h.send_json("PUT", path, Some(&operator), &described);
+    assert_eq!(c.check("putOrganization", &put, 201)["result"], "created");
+    let put = h.send_json("PUT", path, Some(&operator), &described);
+    assert_eq!(c.check("putOrganization", &put, 200)["result"], "unchanged");
+    c.check("getOrganization", &h.get(path, Some(&operator)), 200);
+    c.check(
+        "getOrganization",
+        &h.get("/api/organizations/nobody", Some(&operator)),
+        404,
+    );
+    let import = c.example("importOrganizations");
+    let imported = h.post("/api/organizations/import", Some(&operator), &import);
+    c.check("importOrganizations", &imported, 200);
+    let mut invalid = described.clone();
+    invalid["admins"] = json!([]);
+    let put = h.send_json("PUT", path, Some(&operator), &invalid);
+    c.check("putOrganization", &put, 422);
+
+    // The admin's inbox: a request to the platform's organization.
+    let asked = h.post(
+        "/api/connections",
+        Some(&h.partner("p2")),
+        &json!({"organization_id": "tenant-0001", "connection": "msp"}),
+    );
+    assert_eq!(asked.status, 201, "{}", asked.body);
+    let tenant_admin = h.admin("tenant-0001");
+    let inbox = h.get("/api/organization/requests", Some(&tenant_admin));
+    assert_eq!(
+        c.check("listOrganizationRequests", &inbox, 200)["items"][0]["partner_id"],
+        "p2"
+    );
+    let all = h.get("/api/organization/requests?status=all", Some(&tenant_admin));
+    c.check("listOrganizationRequests", &all, 200);
+
+    // The platform's feed.
+    let feed = c.check(
+        "listPlatformDeliveries",
+        &h.get("/api/platform/deliveries", Some(&operator)),
+        200,
+    );
+    let delivery = feed["items"][0]["id"].as_str().expect("a delivery");
+    let retry = h.post(
+        &format!("/api/platform/deliveries/{delivery}/retry"),
+        Some(&operator),
+        &json!({}),
+    );
+    c.check("retryPlatformDelivery", &retry, 200);
 
     // Problems are documented too.
     c.check("listInvites", &h.get("/api/invites", None), 401);

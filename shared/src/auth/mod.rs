@@ -1,4 +1,17 @@
-//! Who is calling: bearer access tokens, verified with the same key ring as links.
+//! Who is calling: bearer access tokens.
+//!
+//! Two kinds are accepted. The product's own `pi1` access tokens, verified
+//! with the same key ring as links ([`verify_pi1`]), always; and JWTs from
+//! the vendor's OpenID Connect provider ([`jwt`]), when JWT verification is
+//! configured ([`AuthConfig`]). A token is tried as `pi1` when it starts with
+//! `pi1.` (or whenever JWTs are not configured), otherwise as a JWT: the
+//! decision is made on the token's first bytes, never by trying one and
+//! falling back to the other.
+
+pub mod jwt;
+mod verifiers;
+
+pub use jwt::{AuthConfig, ClaimNames, SharedSecret};
 
 use crate::domain::Actor;
 use crate::problem::{Problem, ProblemKind};
@@ -42,19 +55,15 @@ pub struct ClaimedOrganization {
     pub email: Option<String>,
 }
 
-/// Reads `Authorization: Bearer <token>` and verifies it as an access token.
-pub fn authenticate(
-    keys: &KeyRing,
-    authorization: Option<&str>,
-    now: u64,
-) -> Result<Principal, Problem> {
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(authorization: Option<&str>) -> Result<&str, Problem> {
     let header = authorization.ok_or_else(|| {
         Problem::new(
             ProblemKind::Unauthenticated,
             "send an access token: Authorization: Bearer <token>",
         )
     })?;
-    let token = header
+    header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
@@ -63,7 +72,21 @@ pub fn authenticate(
                 ProblemKind::Unauthenticated,
                 "the Authorization header must use the Bearer scheme",
             )
-        })?;
+        })
+}
+
+/// Reads `Authorization: Bearer <token>` and verifies it as a `pi1` access
+/// token (JWTs are verified by [`crate::ops::App::authenticate`]).
+pub fn authenticate(
+    keys: &KeyRing,
+    authorization: Option<&str>,
+    now: u64,
+) -> Result<Principal, Problem> {
+    verify_pi1(keys, bearer(authorization)?, now)
+}
+
+/// Verifies `token` as one of the product's own `pi1` access tokens.
+pub fn verify_pi1(keys: &KeyRing, token: &str, now: u64) -> Result<Principal, Problem> {
     let claims = keys.verify(token, Purpose::Access, now).map_err(|e| {
         Problem::new(
             ProblemKind::Unauthenticated,
