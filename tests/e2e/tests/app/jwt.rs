@@ -283,3 +283,76 @@ fn wrong_jwts_are_401_problems_and_change_nothing() {
     assert_eq!(h.get("/api/invites", Some(&valid)).status, 200);
     assert_eq!(h.get("/api/invites", Some(&h.partner("acme"))).status, 200);
 }
+
+#[test]
+fn an_organization_known_only_from_its_admins_token_links_at_redemption_and_stays_as_it_was() {
+    let h = start();
+    h.setup_partner("acme", false);
+    h.setup_partner("contoso", false);
+    let org = "tenant-7f3a";
+    let admin = |claims: Value| jwt("EdDSA", "ed-2026", &claims, By::Ed);
+    let claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "okta|grace", "exp": now() + 600,
+                        "role": "customer_admin", "organization_id": org,
+                        "organization_name": "Initech AG", "email": "grace@initech.example"});
+    let operator = h.operator();
+    h.get(&format!("/api/organizations/{org}"), Some(&operator))
+        .problem(404);
+
+    // Without a name in the token, an unknown organization stays unknown.
+    let invite = h.invite("acme", "grace@initech.example");
+    let link = json!({"token": invite["token"], "organization_id": org});
+    let mut nameless = claims.clone();
+    nameless
+        .as_object_mut()
+        .expect("object")
+        .remove("organization_name");
+    let before = h.snapshot();
+    h.post("/api/invites/redeem", Some(&admin(nameless)), &link)
+        .problem(404);
+    h.assert_unchanged(&before, "a nameless token registers nothing");
+
+    // With it, the organization is registered from the token and linked.
+    let redeemed = h.post("/api/invites/redeem", Some(&admin(claims.clone())), &link);
+    assert_eq!(redeemed.status, 201, "{}", redeemed.body);
+    assert_eq!(redeemed.json()["organization_id"], org, "{}", redeemed.body);
+    let known = h.get(&format!("/api/organizations/{org}"), Some(&operator));
+    assert_eq!(known.status, 200, "{}", known.body);
+    let known = known.json();
+    assert_eq!(known["source"], "token", "{known}");
+    assert_eq!(known["name"], "Initech AG", "{known}");
+    let record = h.snapshot()[&format!("o/{org}")].clone();
+
+    // A second partner's link is redeemed by the same admin: the record stays byte for byte.
+    let second = h.invite("contoso", "grace@initech.example");
+    let redeemed = h.post(
+        "/api/invites/redeem",
+        Some(&admin(claims)),
+        &json!({"token": second["token"], "organization_id": org}),
+    );
+    assert_eq!(redeemed.status, 201, "{}", redeemed.body);
+    assert_eq!(
+        h.snapshot()[&format!("o/{org}")],
+        record,
+        "the organization's record is unchanged"
+    );
+    let partners = h.get(
+        "/api/partners",
+        Some(&jwt(
+            "RS256",
+            "rsa-2026",
+            &json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "okta|grace",
+            "exp": now() + 600, "role": "customer_admin", "organization_id": org}),
+            By::Rsa,
+        )),
+    );
+    assert_eq!(partners.status, 200, "{}", partners.body);
+    let partners = partners.json();
+    let mut names: Vec<&str> = partners["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Partner acme", "Partner contoso"], "{partners}");
+}
