@@ -295,10 +295,19 @@ async fn run(cli: Cli) -> Result<()> {
             for t in &manifest.triggers {
                 eprintln!("  {:<40} -> {}", t.route, t.component);
             }
-            serve(listener, runtime, async {
+            // Ctrl-C stops accepting and waits for the instances still
+            // running (post-return work), up to the timeout; a second
+            // Ctrl-C stops at once.
+            let twice = async {
                 let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            tokio::select! {
+                () = serve(listener, runtime, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                }) => {}
+                () = twice => eprintln!("devhost: stopped without waiting for running instances"),
+            }
             Ok(())
         }
         Command::Token {

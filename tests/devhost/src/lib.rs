@@ -16,6 +16,12 @@
 //!   `spin-client-addr` and `spin-path-match-<name>`.
 //! - A fresh instance per request, from a pre-instantiated component and the
 //!   pooling allocator; one engine per process.
+//! - Post-return work (`wasi:http@0.3`): the response goes out as soon as the
+//!   component produced it, and the instance runs on while the guest has
+//!   tasks left (work it `spawn`ed), within the request timeout counted from
+//!   the request's start; a trap or the timeout there is only logged. On
+//!   shutdown (Ctrl-C; twice to skip it) the host waits for such instances,
+//!   at most the timeout. See [`server`].
 //! - Key-value: one store per label, opened only if the component lists it in
 //!   `key_value_stores`; SQLite in Spin's schema (`spin_key_value(store, key,
 //!   value)`, WAL), memory, or Redis. `wasi:keyvalue` counters are 8-byte

@@ -1,6 +1,23 @@
 //! Serving: route each request to its component and run it in a fresh
 //! instance, as Spin does, from a pre-instantiated component with the pooling
 //! allocator so that an instance costs little.
+//!
+//! # An instance's life
+//!
+//! As Spin 4.1's `wasi:http@0.3` trigger does, the client gets the response
+//! as soon as the component produced it (devhost also waits for its whole
+//! body), and the instance keeps running after that, in a task of its own,
+//! while the guest has post-return work (a task it `spawn`ed, which keeps the
+//! component-model task from exiting): until the store has no "interesting"
+//! tasks left ([`Accessor::poll_no_interesting_tasks`], as wasmtime-wasi-http's
+//! `ProxyHandler` uses it). Everything, answer and post-return work, must end
+//! within [`Limits::timeout`] of the request's start: past it the instance is
+//! dropped, with a 504 if it had not answered yet and a line in the log if it
+//! had. A trap after the answer is logged and changes nothing for the client.
+//! A client that goes away does not stop the instance, as in Spin.
+//!
+//! When [`serve`] stops, it waits (at most [`Limits::timeout`]) for the
+//! instances still running, so that post-return work is not cut off.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -17,7 +34,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use wasmtime::component::{Component, Linker};
+use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
+use wasmtime::component::{Accessor, Component, Linker};
 use wasmtime::{
     AsContextMut, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
 };
@@ -59,10 +78,39 @@ struct Loaded {
 pub struct Runtime {
     engine: Engine,
     router: Router,
-    components: HashMap<String, Loaded>,
+    components: HashMap<String, Arc<Loaded>>,
     kv: Arc<dyn Backend>,
     limits: Limits,
+    /// How many instances are running, answering or in post-return work.
+    running: watch::Sender<usize>,
 }
+
+/// Counts one running instance in [`Runtime::running`] while it lives.
+struct Running(watch::Sender<usize>);
+
+impl Running {
+    fn start(counter: &watch::Sender<usize>) -> Running {
+        counter.send_modify(|n| *n += 1);
+        Running(counter.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// Why an instance did not answer.
+enum Failure {
+    /// It failed (trap, handler error, bad response) before answering.
+    Failed(anyhow::Error),
+    /// The request's deadline passed first.
+    TimedOut,
+}
+
+/// What an instance sends the request that started it.
+type Answer = std::result::Result<http::Response<Full<Bytes>>, Failure>;
 
 /// Set (to anything) to have the engine write a perf map; see README.
 pub const PERFMAP_VARIABLE: &str = "DEVHOST_PERFMAP";
@@ -183,7 +231,7 @@ impl Runtime {
                 variables: Arc::new(variables::component_values(manifest, id, values)?),
                 outbound: Arc::new(outbound),
             };
-            components.insert(id.clone(), Loaded { pre, grants });
+            components.insert(id.clone(), Arc::new(Loaded { pre, grants }));
         }
         let router = Router::new(
             manifest
@@ -197,7 +245,22 @@ impl Runtime {
             components,
             kv,
             limits,
+            running: watch::Sender::new(0),
         })
+    }
+
+    /// How many instances are running now: answering a request, or in
+    /// post-return work after answering.
+    pub fn running_instances(&self) -> usize {
+        *self.running.borrow()
+    }
+
+    /// Waits until no instance is running, or `limit` passed. Each instance
+    /// ends by its request's deadline, so this ends within
+    /// [`Limits::timeout`] unless new requests keep arriving.
+    pub async fn wait_for_instances(&self, limit: Duration) {
+        let mut running = self.running.subscribe();
+        let _ = tokio::time::timeout(limit, running.wait_for(|n| *n == 0)).await;
     }
 
     /// The key-value backend.
@@ -302,9 +365,22 @@ impl Runtime {
                 .boxed_unsync(),
         );
 
-        match tokio::time::timeout(self.limits.timeout, self.run(loaded, request)).await {
+        // The instance runs in a task of its own, which may outlive this
+        // request's answer (post-return work); it sends the answer here.
+        let deadline = Instant::now() + self.limits.timeout;
+        let (answer, answered) = oneshot::channel();
+        tokio::spawn(run_instance(
+            self.engine.clone(),
+            loaded.clone(),
+            self.kv.clone(),
+            request,
+            (self.limits.timeout, deadline),
+            answer,
+            Running::start(&self.running),
+        ));
+        match answered.await {
             Ok(Ok(response)) => response,
-            Ok(Err(e)) => {
+            Ok(Err(Failure::Failed(e))) => {
                 eprintln!(
                     "devhost: component {} failed: {e:?}",
                     loaded.grants.component
@@ -318,7 +394,7 @@ impl Runtime {
                     ),
                 )
             }
-            Err(_) => problem(
+            Ok(Err(Failure::TimedOut)) => problem(
                 StatusCode::GATEWAY_TIMEOUT,
                 "timeout",
                 &format!(
@@ -326,46 +402,109 @@ impl Runtime {
                     loaded.grants.component, self.limits.timeout
                 ),
             ),
+            Err(_) => {
+                // Only a panic in the host ends the instance's task unanswered.
+                eprintln!(
+                    "devhost: component {}: the host's instance task ended without an answer",
+                    loaded.grants.component
+                );
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal-error",
+                    &format!(
+                        "component {} failed; see the host log",
+                        loaded.grants.component
+                    ),
+                )
+            }
         }
     }
+}
 
-    async fn run(
-        &self,
-        loaded: &Loaded,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
-    ) -> Result<http::Response<Full<Bytes>>> {
-        let mut store = Store::new(
-            &self.engine,
-            Host::new(self.kv.clone(), loaded.grants.clone()),
-        );
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
-        let service = loaded.pre.instantiate_async(&mut store).await?;
-        let proxy = Proxy::P3(service);
-        let (tx, rx) = futures::channel::oneshot::channel();
-        let prepared = Prepared::new(
-            store.as_context_mut(),
-            &proxy,
-            request,
-            WasiHttpView::http,
-            tx,
-        )?;
-        store
-            .run_concurrent(async |accessor| -> Result<http::Response<Full<Bytes>>> {
-                prepared.run(accessor, std::future::pending()).await?;
-                let response = rx
-                    .await
-                    .map_err(|_| anyhow!("the component produced no response"))??;
-                let (parts, body) = response.into_parts();
-                let bytes = body
-                    .collect()
-                    .await
-                    .map_err(|e| anyhow!("response body: {e}"))?
-                    .to_bytes();
-                Ok(http::Response::from_parts(parts, Full::new(bytes)))
-            })
-            .await?
+/// Runs one request's instance until it has answered and has no post-return
+/// work left, or until `deadline`; sends the answer (or why there is none)
+/// on `answer` as soon as there is one, and logs what goes wrong after it.
+async fn run_instance(
+    engine: Engine,
+    loaded: Arc<Loaded>,
+    kv: Arc<dyn Backend>,
+    request: http::Request<wasmtime_wasi_http::WasiBody>,
+    (timeout, deadline): (Duration, Instant),
+    answer: oneshot::Sender<Answer>,
+    _running: Running,
+) {
+    let mut answer = Some(answer);
+    let ran =
+        tokio::time::timeout_at(deadline, run(&engine, &loaded, kv, request, &mut answer)).await;
+    // The store is gone by now: it lived in `run`'s future.
+    let component = &loaded.grants.component;
+    match (ran, answer.take()) {
+        (Ok(Ok(())), None) => {}
+        (Ok(Ok(())), Some(answer)) => {
+            let _ = answer.send(Err(Failure::Failed(anyhow!(
+                "the component produced no response"
+            ))));
+        }
+        (Ok(Err(e)), Some(answer)) => {
+            let _ = answer.send(Err(Failure::Failed(e)));
+        }
+        (Ok(Err(e)), None) => {
+            eprintln!("devhost: component {component} failed after answering: {e:?}");
+        }
+        (Err(_), Some(answer)) => {
+            let _ = answer.send(Err(Failure::TimedOut));
+        }
+        (Err(_), None) => eprintln!(
+            "devhost: component {component}: post-return work still running {:?} after the \
+             request began; instance dropped",
+            timeout
+        ),
     }
+}
+
+/// One instance: instantiates, calls the handler, sends the response (body
+/// complete) on `answer`, then keeps the store's event loop going until the
+/// guest has no interesting tasks left (its post-return work is done).
+async fn run(
+    engine: &Engine,
+    loaded: &Loaded,
+    kv: Arc<dyn Backend>,
+    request: http::Request<wasmtime_wasi_http::WasiBody>,
+    answer: &mut Option<oneshot::Sender<Answer>>,
+) -> Result<()> {
+    let mut store = Store::new(engine, Host::new(kv, loaded.grants.clone()));
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    let service = loaded.pre.instantiate_async(&mut store).await?;
+    let proxy = Proxy::P3(service);
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let prepared = Prepared::new(
+        store.as_context_mut(),
+        &proxy,
+        request,
+        WasiHttpView::http,
+        tx,
+    )?;
+    store
+        .run_concurrent(async |accessor: &Accessor<Host>| -> Result<()> {
+            prepared.run(accessor, std::future::pending()).await?;
+            let response = rx
+                .await
+                .map_err(|_| anyhow!("the component produced no response"))??;
+            let (parts, body) = response.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| anyhow!("response body: {e}"))?
+                .to_bytes();
+            if let Some(answer) = answer.take() {
+                // The client may have gone; the instance runs on regardless.
+                let _ = answer.send(Ok(http::Response::from_parts(parts, Full::new(bytes))));
+            }
+            std::future::poll_fn(|cx| accessor.poll_no_interesting_tasks(cx)).await;
+            Ok(())
+        })
+        .await?
 }
 
 /// An RFC 9457 answer from the host itself.
@@ -393,7 +532,9 @@ fn too_large(max: usize) -> http::Response<Full<Bytes>> {
     )
 }
 
-/// Serves `runtime` on `listener` until `shutdown` resolves.
+/// Serves `runtime` on `listener` until `shutdown` resolves, then waits (at
+/// most [`Limits::timeout`]) for the instances still running, answering or in
+/// post-return work. Connections already open are not closed.
 pub async fn serve(
     listener: TcpListener,
     runtime: Arc<Runtime>,
@@ -427,4 +568,12 @@ pub async fn serve(
             }
         });
     }
+    let running = runtime.running_instances();
+    if running > 0 {
+        eprintln!(
+            "devhost: stopping; waiting up to {:?} for {running} running instance(s)",
+            runtime.limits.timeout
+        );
+    }
+    runtime.wait_for_instances(runtime.limits.timeout).await;
 }

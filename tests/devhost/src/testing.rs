@@ -211,12 +211,13 @@ impl TestAppBuilder {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, runtime, async {
+        let task = tokio::spawn(serve(listener, runtime.clone(), async {
             let _ = stopped.await;
         }));
         Ok(TestApp {
             base_url: format!("http://{addr}"),
             kv,
+            runtime,
             stop: Some(stop),
             task,
         })
@@ -227,6 +228,7 @@ impl TestAppBuilder {
 pub struct TestApp {
     base_url: String,
     kv: Arc<dyn Backend>,
+    runtime: Arc<Runtime>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -266,7 +268,14 @@ impl TestApp {
         &self.kv
     }
 
-    /// Stops serving.
+    /// How many instances are running now: answering a request, or in
+    /// post-return work (a task the component spawned) after answering.
+    pub fn running_instances(&self) -> usize {
+        self.runtime.running_instances()
+    }
+
+    /// Stops serving, then waits (at most the request timeout) for the
+    /// instances still running, so that post-return work can finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

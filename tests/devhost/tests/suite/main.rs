@@ -1,8 +1,10 @@
 //! devhost's integration tests, in one binary so that wasmtime is linked
 //! once: the fixture component in a host (`host`), Redis and the runtime
-//! config file (`redis`), and the command line (`cli`).
+//! config file (`redis`), the command line (`cli`), and work a component
+//! does after answering (`post_return`).
 
 mod cli;
 mod common;
 mod host;
+mod post_return;
 mod redis;
