@@ -9,6 +9,11 @@ use serde::{Serialize, Serializer};
 pub trait Clock {
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
+
+    /// Milliseconds since the Unix epoch, for how long things take.
+    fn now_ms(&self) -> u64 {
+        self.now() * 1000
+    }
 }
 
 /// The wall clock (WASI `wall-clock` inside a component).
@@ -17,9 +22,13 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+
+    fn now_ms(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0)
     }
 }
@@ -52,6 +61,10 @@ impl Clock for ManualClock {
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     fn now(&self) -> u64 {
         (**self).now()
+    }
+
+    fn now_ms(&self) -> u64 {
+        (**self).now_ms()
     }
 }
 
@@ -173,9 +186,54 @@ pub fn readable(unix: u64) -> String {
     )
 }
 
+/// A UTC instant's calendar date and time of day, for writing it in a
+/// language (`web::i18n`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalendarTime {
+    /// The year (proleptic Gregorian).
+    pub year: i64,
+    /// 1 to 12.
+    pub month: u8,
+    /// 1 to 31.
+    pub day: u8,
+    /// 0 to 23.
+    pub hour: u8,
+    /// 0 to 59.
+    pub minute: u8,
+}
+
+/// Unix seconds as a UTC calendar date and time of day.
+pub fn calendar(unix: u64) -> CalendarTime {
+    let c = Civil::from_unix(unix);
+    let s = c.second_of_day;
+    // Every field is within its range by construction.
+    let small = |v: u64| u8::try_from(v).unwrap_or(u8::MAX);
+    CalendarTime {
+        year: c.year,
+        month: small(c.month.unsigned_abs()),
+        day: small(c.day.unsigned_abs()),
+        hour: small(s / 3600),
+        minute: small(s / 60 % 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_fields() {
+        assert_eq!(
+            calendar(1_795_305_600 + 9 * 86_400 + 13 * 3600 + 5 * 60 + 59),
+            CalendarTime {
+                year: 2026,
+                month: 12,
+                day: 1,
+                hour: 13,
+                minute: 5
+            }
+        );
+    }
 
     #[test]
     fn formats_known_instants() {

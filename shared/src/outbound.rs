@@ -8,13 +8,35 @@ use std::sync::Mutex;
 /// What a GET answered: the status and the body.
 pub type Fetched = (u16, Vec<u8>);
 
+/// What a POST answered: the status, and the `Retry-After` header if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The raw `Retry-After` value.
+    pub retry_after: Option<String>,
+}
+
+impl From<u16> for Answer {
+    fn from(status: u16) -> Answer {
+        Answer {
+            status,
+            retry_after: None,
+        }
+    }
+}
+
 /// Sends a POST and reports the status, or why there was none; GETs a
 /// document (the identity provider's key set).
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     /// POSTs `body` with `headers` to `url`.
-    async fn post(&self, url: &str, headers: &[(&str, String)], body: &[u8])
-    -> Result<u16, String>;
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<Answer, String>;
 
     /// GETs `url` with `headers`: the status and at most `limit` bytes of
     /// body (a longer body is an error). A transport that sends no GETs
@@ -47,7 +69,9 @@ pub struct Sent {
 #[derive(Debug)]
 pub struct RecordingTransport {
     sent: Mutex<Vec<Sent>>,
-    answer: Mutex<Result<u16, String>>,
+    answer: Mutex<Result<Answer, String>>,
+    /// Answers for POSTs to particular URLs, before `answer`.
+    answers: Mutex<HashMap<String, Result<Answer, String>>>,
     fetched: Mutex<Vec<String>>,
     documents: Mutex<HashMap<String, Result<Fetched, String>>>,
 }
@@ -57,7 +81,8 @@ impl Default for RecordingTransport {
     fn default() -> Self {
         RecordingTransport {
             sent: Mutex::new(Vec::new()),
-            answer: Mutex::new(Ok(200)),
+            answer: Mutex::new(Ok(Answer::from(200))),
+            answers: Mutex::new(HashMap::new()),
             fetched: Mutex::new(Vec::new()),
             documents: Mutex::new(HashMap::new()),
         }
@@ -73,8 +98,23 @@ impl RecordingTransport {
 
     /// What the next requests get.
     pub fn answer_with(&self, answer: Result<u16, String>) {
+        self.answer(answer.map(Answer::from));
+    }
+
+    /// What the next requests get, headers included.
+    pub fn answer(&self, answer: Result<Answer, String>) {
         if let Ok(mut a) = self.answer.lock() {
             *a = answer;
+        }
+    }
+
+    /// What the next POSTs to `url` get (`None`: what the others get).
+    pub fn answer_post(&self, url: &str, answer: Option<Result<Answer, String>>) {
+        if let Ok(mut answers) = self.answers.lock() {
+            match answer {
+                Some(a) => answers.insert(url.to_string(), a),
+                None => answers.remove(url),
+            };
         }
     }
 
@@ -98,7 +138,7 @@ impl Transport for RecordingTransport {
         url: &str,
         headers: &[(&str, String)],
         body: &[u8],
-    ) -> Result<u16, String> {
+    ) -> Result<Answer, String> {
         if let Ok(mut sent) = self.sent.lock() {
             sent.push(Sent {
                 url: url.to_string(),
@@ -108,6 +148,9 @@ impl Transport for RecordingTransport {
                     .collect(),
                 body: body.to_vec(),
             });
+        }
+        if let Some(answer) = self.answers.lock().map_err(|e| e.to_string())?.get(url) {
+            return answer.clone();
         }
         self.answer.lock().map_err(|e| e.to_string())?.clone()
     }
@@ -141,7 +184,7 @@ impl<T: Transport + ?Sized> Transport for &T {
         url: &str,
         headers: &[(&str, String)],
         body: &[u8],
-    ) -> Result<u16, String> {
+    ) -> Result<Answer, String> {
         (**self).post(url, headers, body).await
     }
 

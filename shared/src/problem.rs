@@ -152,6 +152,27 @@ impl FieldError {
     }
 }
 
+/// Which of the situations of one kind a problem is, where a person must
+/// tell them apart and only the (English) `detail` would say so: a page
+/// words each in its reader's language. The JSON answer does not carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// A resend replaced the invite's link.
+    InviteReplaced,
+    /// The partner revoked the invite.
+    InviteRevoked,
+    /// The invite was redeemed.
+    InviteUsed,
+    /// The invite expired.
+    InviteExpired,
+    /// The connection request expired.
+    RequestExpired,
+    /// The partner withdrew the connection request.
+    RequestWithdrawn,
+    /// The connection request was approved or declined.
+    RequestDecided,
+}
+
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -165,6 +186,12 @@ pub struct Problem {
     pub allow: Option<String>,
     /// More headers for the answer (`Retry-After` and `RateLimit` on a 429).
     pub headers: Vec<(String, String)>,
+    /// Which situation of its kind it is, for pages.
+    pub reason: Option<Reason>,
+    /// The locale of the record it is about (an invite's), so that its page
+    /// is in the language of that record's emails. (Boxed: a problem stays
+    /// small enough to be returned by value everywhere.)
+    pub locale: Option<Box<str>>,
 }
 
 #[derive(Serialize)]
@@ -186,6 +213,8 @@ impl Problem {
             errors: Vec::new(),
             allow: None,
             headers: Vec::new(),
+            reason: None,
+            locale: None,
         }
     }
 
@@ -198,6 +227,8 @@ impl Problem {
             errors,
             allow: None,
             headers: Vec::new(),
+            reason: None,
+            locale: None,
         }
     }
 
@@ -215,6 +246,18 @@ impl Problem {
 
     fn with_allow(mut self, allow: String) -> Problem {
         self.allow = Some(allow);
+        self
+    }
+
+    /// The problem, saying which situation of its kind it is.
+    pub fn because(mut self, reason: Reason) -> Problem {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// The problem, about a record with `locale`.
+    pub fn about_locale(mut self, locale: Option<&str>) -> Problem {
+        self.locale = locale.map(Box::from);
         self
     }
 

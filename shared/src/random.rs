@@ -8,6 +8,13 @@ pub trait Entropy {
     /// Fills `buf` with random bytes.
     fn fill(&self, buf: &mut [u8]);
 
+    /// A random number.
+    fn u64(&self) -> u64 {
+        let mut bytes = [0u8; 8];
+        self.fill(&mut bytes);
+        u64::from_le_bytes(bytes)
+    }
+
     /// `n` random bytes as lowercase hex.
     fn hex(&self, n: usize) -> String {
         let mut bytes = vec![0u8; n];

@@ -74,6 +74,18 @@ impl Report {
         }
     }
 
+    /// An optional language tag (`en`, `de-CH`): the language of a record's
+    /// emails and pages.
+    pub fn optional_locale(&mut self, pointer: &str, value: Option<&str>) -> Option<String> {
+        let locale = self.optional_text(pointer, value, 35);
+        if let Some(l) = &locale
+            && !is_locale(l)
+        {
+            self.push(pointer, "must be a language tag such as en or de-CH");
+        }
+        locale
+    }
+
     /// A required email address, lowercased in its domain.
     pub fn required_email(&mut self, pointer: &str, value: Option<&str>) -> String {
         let v = self.required_text(pointer, value, MAX_EMAIL);

@@ -7,9 +7,9 @@ use crate::clock::rfc3339;
 use crate::domain::connection::request_status_name;
 use crate::domain::invite::status_name;
 use crate::domain::{
-    Action, Actor, AuditEvent, ConnectionRequest, CustomerDetails, DeliveryAttempt, Email,
-    EmailStatus, EventType, Invite, InviteId, InviteState, Organization, Relationship, Via,
-    WebhookDelivery,
+    Action, Actor, AuditEvent, ConnectionRequest, CustomerDetails, Deliverable, DeliveryAttempt,
+    DeliveryState, Email, EmailStatus, EventType, Invite, InviteId, InviteState, Organization,
+    Relationship, Via, WebhookDelivery,
 };
 
 /// A page of a list, newest first.
@@ -204,6 +204,9 @@ pub struct RequestView {
     pub created_at: String,
     /// Expires (RFC 3339).
     pub expires_at: String,
+    /// The language of its approval email and page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     /// Who did what, when.
     pub history: Vec<HistoryView>,
 }
@@ -220,6 +223,7 @@ impl RequestView {
             first_contact: r.connection.first_contact(),
             created_at: rfc3339(r.created_at()),
             expires_at: rfc3339(r.expires_at),
+            locale: r.locale.clone(),
             history: history(&r.history),
         }
     }
@@ -264,6 +268,9 @@ pub struct DeliveryView {
     payload: String,
     attempts: Vec<DeliveryAttempt>,
     delivered: bool,
+    state: DeliveryState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<String>,
 }
 
 impl DeliveryView {
@@ -277,6 +284,8 @@ impl DeliveryView {
             payload: d.payload.clone(),
             attempts: d.attempts.clone(),
             delivered: d.delivered(),
+            state: d.state(),
+            next_attempt_at: d.next_attempt_at.map(rfc3339),
         }
     }
 }

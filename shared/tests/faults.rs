@@ -54,6 +54,7 @@ fn every_operation_survives_a_fault_at_every_write() {
                 let c = setup(&w);
                 let mut before = Snapshot {
                     counters: contents(&w.store.snapshot()).counters,
+                    retrying: retrying(&w),
                     ..Snapshot::default()
                 };
                 {

@@ -27,6 +27,7 @@ fn every_operation_reaches_its_outcome_on_spins_stores() {
             let c = setup_on(&app, &w);
             let before = Snapshot {
                 counters: contents(&w.store.snapshot()).counters,
+                retrying: retrying(&w),
                 ..Snapshot::default()
             };
             if let Err(p) = block_on(run(&app, op, &c)) {

@@ -6,7 +6,7 @@ use super::audit::{Action, AuditEvent, Stamp};
 use super::ids::{OrganizationId, RelationshipId, RequestId};
 use super::intent::Intent;
 use crate::capabilities::ConnectionType;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::{Problem, ProblemKind, Reason};
 
 /// Default lifetime of a connection request: 14 days.
 pub const DEFAULT_REQUEST_TTL_DAYS: u32 = 14;
@@ -62,6 +62,10 @@ pub struct ConnectionRequest {
     pub connection: ConnectionType,
     /// When the request expires.
     pub expires_at: u64,
+    /// The language of its approval email and page (a BCP 47 tag), if the
+    /// partner gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     /// Stored state.
     #[serde(flatten)]
     pub state: RequestState,
@@ -103,15 +107,18 @@ impl ConnectionRequest {
             RequestStatus::Expired => Err(Problem::new(
                 ProblemKind::Expired,
                 "this connection request has expired",
-            )),
+            )
+            .because(Reason::RequestExpired)),
             RequestStatus::Withdrawn => Err(Problem::new(
                 ProblemKind::Revoked,
                 "this connection request was withdrawn by the partner",
-            )),
+            )
+            .because(Reason::RequestWithdrawn)),
             RequestStatus::Approved | RequestStatus::Declined => Err(Problem::new(
                 ProblemKind::InvalidState,
                 "this connection request has already been decided",
-            )),
+            )
+            .because(Reason::RequestDecided)),
         }
     }
 

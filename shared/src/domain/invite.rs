@@ -8,7 +8,7 @@ use super::ids::{InviteId, OrganizationId, RelationshipId};
 use super::intent::Intent;
 use super::notification::Email;
 use crate::capabilities::ConnectionType;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::{Problem, ProblemKind, Reason};
 
 /// Default time to live of an invite link: 7 days.
 pub const DEFAULT_TTL_DAYS: u32 = 7;
@@ -171,22 +171,26 @@ impl Invite {
             return Err(Problem::new(
                 ProblemKind::Revoked,
                 "this invite link was replaced by a newer one; use the latest link you received",
-            ));
+            )
+            .because(Reason::InviteReplaced));
         }
         match self.status(now) {
             InviteStatus::Pending => Ok(()),
             InviteStatus::Accepted => Err(Problem::new(
                 ProblemKind::AlreadyAccepted,
                 "this invite has already been used",
-            )),
+            )
+            .because(Reason::InviteUsed)),
             InviteStatus::Revoked => Err(Problem::new(
                 ProblemKind::Revoked,
                 "this invite was revoked by the partner",
-            )),
+            )
+            .because(Reason::InviteRevoked)),
             InviteStatus::Expired => Err(Problem::new(
                 ProblemKind::Expired,
                 "this invite link has expired",
-            )),
+            )
+            .because(Reason::InviteExpired)),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod notification;
 pub mod organization;
 pub mod partner;
+pub mod schedule;
 
 pub use audit::{Action, Actor, AuditEvent, Stamp};
 pub use connection::{ConnectionRequest, RequestState, RequestStatus};
@@ -22,10 +23,12 @@ pub use intent::{Connect, Intent};
 pub use invite::{Invite, InviteState, InviteStatus};
 pub use ledger::{Ledger, LedgerEntry, OpenRequest};
 pub use notification::{
-    Audience, DeliveryAttempt, Email, EmailStatus, EventType, Source, WebhookDelivery,
+    Audience, Deliverable, DeliveryAttempt, DeliveryState, Due, Email, EmailStatus, EventType,
+    Source, WebhookDelivery,
 };
 pub use organization::{AdminContact, Organization, OrganizationSource, Relationship, Via};
-pub use partner::{PartnerProfile, WebhookEndpoint};
+pub use partner::{EndpointDisabled, PartnerProfile, WebhookEndpoint};
+pub use schedule::{Schedule, Verdict};
 
 use serde::{Deserialize, Serialize};
 

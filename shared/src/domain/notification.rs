@@ -36,6 +36,10 @@ pub struct Email {
     pub subject: String,
     /// Plain-text body.
     pub text: String,
+    /// HTML body, the same words and link as `text` (none in emails written
+    /// before HTML was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
     /// When it was produced.
     pub created_at: u64,
     /// What became of it.
@@ -44,6 +48,15 @@ pub struct Email {
     /// The change it reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// Every attempt to hand it to the relay, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<DeliveryAttempt>,
+    /// When it is tried again, while the relay keeps refusing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<u64>,
+    /// Until when a dispatcher holds its next attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<u64>,
 }
 
 /// The change an outbox item reports: the history event of a record. The
@@ -115,6 +128,9 @@ pub struct DeliveryAttempt {
     /// The transport error, if it did not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How long it took, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
 }
 
 impl DeliveryAttempt {
@@ -145,6 +161,12 @@ pub struct WebhookDelivery {
     /// The change it reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// When it is tried again, while the endpoint keeps failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<u64>,
+    /// Until when a dispatcher holds its next attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<u64>,
 }
 
 impl WebhookDelivery {
@@ -158,4 +180,124 @@ impl WebhookDelivery {
     pub fn delivered(&self) -> bool {
         self.attempts.last().is_some_and(DeliveryAttempt::succeeded)
     }
+}
+
+/// Where an outbox item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Written with its change, not tried yet.
+    Queued,
+    /// Handed over (a 2xx), or recorded where there is no relay.
+    Delivered,
+    /// The last attempt failed; another is scheduled.
+    Retrying,
+    /// The schedule is over, or the endpoint is gone: no more attempts
+    /// unless someone retries it.
+    Failed,
+}
+
+/// What the outbox and its dispatcher need of an item, email or delivery.
+pub trait Deliverable {
+    /// Every attempt so far.
+    fn attempts(&self) -> &[DeliveryAttempt];
+    /// When the next scheduled attempt is due.
+    fn next_attempt_at(&self) -> Option<u64>;
+    /// Until when a dispatcher holds the next attempt.
+    fn claimed_until(&self) -> Option<u64>;
+    /// Holds (or frees, with `None`) the next attempt.
+    fn claim(&mut self, until: Option<u64>);
+    /// Records an attempt and when the next is due (`None`: no more).
+    fn record(&mut self, attempt: DeliveryAttempt, next: Option<u64>);
+    /// The change it reports.
+    fn source(&self) -> Option<&Source>;
+    /// Where it stands.
+    fn state(&self) -> DeliveryState {
+        match self.attempts().last() {
+            None => DeliveryState::Queued,
+            Some(a) if a.succeeded() => DeliveryState::Delivered,
+            Some(_) if self.next_attempt_at().is_some() => DeliveryState::Retrying,
+            Some(_) => DeliveryState::Failed,
+        }
+    }
+    /// Whether a dispatcher may take its next attempt now: it is retrying,
+    /// due, and nobody holds it.
+    fn due(&self, now: u64) -> bool {
+        self.next_attempt_at().is_some_and(|at| at <= now)
+            && self.claimed_until().is_none_or(|until| until <= now)
+    }
+}
+
+impl Deliverable for WebhookDelivery {
+    fn attempts(&self) -> &[DeliveryAttempt] {
+        &self.attempts
+    }
+    fn next_attempt_at(&self) -> Option<u64> {
+        self.next_attempt_at
+    }
+    fn claimed_until(&self) -> Option<u64> {
+        self.claimed_until
+    }
+    fn claim(&mut self, until: Option<u64>) {
+        self.claimed_until = until;
+    }
+    fn record(&mut self, attempt: DeliveryAttempt, next: Option<u64>) {
+        self.attempts.push(attempt);
+        self.next_attempt_at = next;
+        self.claimed_until = None;
+    }
+    fn source(&self) -> Option<&Source> {
+        self.source.as_ref()
+    }
+}
+
+impl Deliverable for Email {
+    fn attempts(&self) -> &[DeliveryAttempt] {
+        &self.attempts
+    }
+    fn next_attempt_at(&self) -> Option<u64> {
+        self.next_attempt_at
+    }
+    fn claimed_until(&self) -> Option<u64> {
+        self.claimed_until
+    }
+    fn claim(&mut self, until: Option<u64>) {
+        self.claimed_until = until;
+    }
+    fn record(&mut self, attempt: DeliveryAttempt, next: Option<u64>) {
+        self.status = match (attempt.status, &attempt.error) {
+            (Some(s), _) if attempt.succeeded() => EmailStatus::Sent { relay_status: s },
+            (Some(s), _) => EmailStatus::Failed {
+                error: format!("relay answered {s}"),
+            },
+            (None, error) => EmailStatus::Failed {
+                error: error.clone().unwrap_or_else(|| "no answer".into()),
+            },
+        };
+        self.attempts.push(attempt);
+        self.next_attempt_at = next;
+        self.claimed_until = None;
+    }
+    fn source(&self) -> Option<&Source> {
+        self.source.as_ref()
+    }
+    fn state(&self) -> DeliveryState {
+        match self.status {
+            EmailStatus::Queued => DeliveryState::Queued,
+            EmailStatus::Recorded | EmailStatus::Sent { .. } => DeliveryState::Delivered,
+            EmailStatus::Failed { .. } if self.next_attempt_at.is_some() => DeliveryState::Retrying,
+            EmailStatus::Failed { .. } => DeliveryState::Failed,
+        }
+    }
+}
+
+/// An entry of the redelivery index: outbox items to look at from `at` on
+/// (a retry falls due, or a commit's items are checked for a request that
+/// died before delivering them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Due {
+    /// The items' keys.
+    pub keys: Vec<String>,
+    /// From when (Unix seconds).
+    pub at: u64,
 }

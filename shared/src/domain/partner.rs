@@ -9,6 +9,21 @@ pub struct WebhookEndpoint {
     pub url: String,
     /// `whsec_<base64>`, Standard Webhooks style; shown once when created.
     pub secret: String,
+    /// Set when the endpoint answered 410 Gone: nothing is sent to it until
+    /// the partner enables it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<EndpointDisabled>,
+}
+
+/// Why and when an endpoint was disabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointDisabled {
+    /// When (Unix seconds).
+    pub at: u64,
+    /// Why, in words.
+    pub reason: String,
+    /// The delivery whose answer disabled it.
+    pub delivery_id: String,
 }
 
 /// A partner's profile.

@@ -23,9 +23,10 @@ use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, Writes, keys};
 use crate::token::{Claims, Purpose};
-use crate::validation::{MAX_TEXT, Report, is_locale, same_email};
+use crate::validation::{MAX_TEXT, Report, same_email};
 use crate::view::InviteView;
 use crate::web::email::{self, Invitation, Message};
+use crate::web::i18n::Language;
 
 /// `POST /api/invites/generate` body.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -147,12 +148,7 @@ impl CreateInvite {
                 format!("must be from 1 to {MAX_TTL_DAYS} days"),
             );
         }
-        let locale = report.optional_text("/locale", self.locale.as_deref(), 35);
-        if let Some(l) = &locale
-            && !is_locale(l)
-        {
-            report.push("/locale", "must be a language tag such as en or de-CH");
-        }
+        let locale = report.optional_locale("/locale", self.locale.as_deref());
         let partner_reference = report.optional_text(
             "/partner_reference",
             self.partner_reference.as_deref(),
@@ -319,6 +315,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
                 .await?,
         );
         note_prepared(&mut invite, &items);
+        app.outbox().watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
         if let Some(idempotency) = &idempotency {
             // The claim's winner records the whole creation before the
@@ -353,6 +350,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
         for item in &record.items {
             item.stage(records, &mut writes)?;
         }
+        self.app.outbox().watch(&mut writes, &record.items).await?;
         records.put_all(writes).await?;
         let key = keys::invite(partner, record.invite.id.slot());
         records.put(&key, &record.invite).await?;
@@ -407,7 +405,12 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
             FirstContact::Partner => profile.display_name.as_str(),
             FirstContact::Vendor => self.app.config.vendor_name.as_str(),
         };
-        let Message { subject, text } = email::invitation(&Invitation {
+        let Message {
+            subject,
+            text,
+            html,
+        } = email::invitation(&Invitation {
+            language: Language::choose(invite.locale.as_deref(), None),
             first_name: &contact.first_name,
             last_name: &contact.last_name,
             partner: &profile.display_name,
@@ -420,7 +423,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
         });
         self.app
             .outbox()
-            .email(writes, &contact.email, subject, text, source.clone())
+            .email(writes, &contact.email, subject, text, html, source.clone())
             .await
     }
 
@@ -474,6 +477,28 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
             })
             .await?;
         Ok(settled)
+    }
+
+    /// Notes a redelivered email in the invite it was sent for, if it is
+    /// still that invite's last one (so the invite shows it as sent).
+    pub(crate) async fn note_email(&self, email: &Email) -> Result<(), Problem> {
+        let Some(keys::Commit::Invite { partner, slot }) =
+            email.source.as_ref().and_then(|s| keys::commit(&s.key))
+        else {
+            return Ok(());
+        };
+        self.app
+            .records()
+            .update(&keys::invite(&partner, slot), |current: Option<Invite>| {
+                Ok(match current {
+                    Some(mut i) if i.last_email.as_ref().is_some_and(|l| l.id == email.id) => {
+                        note_outcome(&mut i.last_email, std::slice::from_ref(email));
+                        Edit::Write(i, ())
+                    }
+                    _ => Edit::Keep(()),
+                })
+            })
+            .await
     }
 
     /// Finishes the invite at `slot` if a commit left it unfinished.
@@ -611,6 +636,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
             };
             let mut writes = Writes::new();
             let items = prepare(&changed, &profile, &source, &mut writes).await?;
+            app.outbox().watch(&mut writes, &items).await?;
             records.put_all(writes).await?;
             let seen = read.history.len();
             let swapped = records

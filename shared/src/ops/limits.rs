@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::App;
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{KeyValue, keys};
+use crate::store::{KeyValue, keys, record};
 
 /// The length of a window, in seconds.
 pub const WINDOW: u64 = 60;
@@ -101,22 +101,6 @@ impl Quota {
     }
 }
 
-/// A counter's value as either Spin store writes it (8 bytes little endian
-/// on SQLite, decimal text on Redis), read without the increment that would
-/// create it.
-fn count(bytes: Option<&[u8]>) -> u64 {
-    match bytes {
-        None => 0,
-        Some(b) if !b.is_empty() && b.iter().all(u8::is_ascii_digit) => std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(u64::MAX),
-        Some(b) => <[u8; 8]>::try_from(b)
-            .map(|raw| i64::from_le_bytes(raw).max(0) as u64)
-            .unwrap_or(u64::MAX),
-    }
-}
-
 /// Rate limits.
 pub struct Limiter<'a, S, T> {
     pub(crate) app: &'a App<S, T>,
@@ -157,7 +141,8 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
         let found = records.read_many(&keys).await?;
         let mut quotas = Vec::with_capacity(counted.len());
         for ((scope, limit, _), value) in counted.iter().zip(&found) {
-            let used = count(value.as_deref());
+            // What is not a counter counts as spent.
+            let used = record::counter_value(value.as_deref());
             if used >= u64::from(*limit) {
                 let quota = Quota {
                     scope: *scope,
@@ -220,18 +205,6 @@ fn digest(subject: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counters_read_as_either_store_writes_them() {
-        assert_eq!(count(None), 0);
-        assert_eq!(count(Some(&7i64.to_le_bytes())), 7);
-        assert_eq!(count(Some(b"12")), 12);
-        assert_eq!(
-            count(Some(b"junk")),
-            u64::MAX,
-            "what is not a counter counts as spent"
-        );
-    }
 
     #[test]
     fn headers_follow_the_ietf_draft() {

@@ -11,6 +11,7 @@
 //! | [`App::requests`] | connection requests to existing organizations | [`requests`] |
 //! | [`App::partners`] | a partner's profile | [`partner`] |
 //! | [`App::outbox`] | emails and webhook deliveries | [`outbox`] |
+//! | [`App::dispatcher`] | redelivery: the attempts that fall due after the first | [`dispatch`] |
 //!
 //! Each operation takes typed input and the caller, and either fails with a
 //! [`Problem`] before its first write (so a rejected request leaves the store
@@ -18,6 +19,7 @@
 //! commit once, roll forward. [`App::finish`] rolls forward whatever commit a
 //! key names, for any request that meets an unfinished one.
 
+pub mod dispatch;
 pub mod invites;
 pub mod limits;
 pub mod organizations;
@@ -27,6 +29,7 @@ pub mod redemption;
 pub mod relationships;
 pub mod requests;
 
+pub use dispatch::{DispatchReport, Dispatcher};
 pub use invites::{CreateInvite, IdempotencyKey, Invites};
 pub use limits::{Limiter, Limits, Quota, Scope};
 pub use organizations::{ImportItem, OrganizationInput, Organizations};
@@ -65,6 +68,8 @@ pub struct Config {
     pub auth: crate::auth::AuthConfig,
     /// Rate limits.
     pub limits: Limits,
+    /// When failed deliveries and emails are tried again.
+    pub schedule: crate::domain::Schedule,
 }
 
 /// Where the vendor's platform receives every event, signed per Standard
@@ -195,6 +200,11 @@ impl<S: KeyValue, T: Transport> App<S, T> {
     /// Emails and webhook deliveries.
     pub fn outbox(&self) -> Outbox<'_, S, T> {
         Outbox { app: self }
+    }
+
+    /// Redelivery of what is due.
+    pub fn dispatcher(&self) -> Dispatcher<'_, S, T> {
+        Dispatcher { app: self }
     }
 
     /// Rolls forward the commit recorded at `key`, if it is unfinished: the

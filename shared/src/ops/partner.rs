@@ -3,11 +3,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::App;
+use super::outbox::Gone;
 use crate::auth::Principal;
-use crate::domain::{PartnerProfile, WebhookEndpoint};
+use crate::clock::rfc3339;
+use crate::domain::{EndpointDisabled, PartnerProfile, WebhookDelivery, WebhookEndpoint};
 use crate::outbound::Transport;
-use crate::problem::Problem;
-use crate::store::{Edit, KeyValue, keys};
+use crate::problem::{Problem, ProblemKind};
+use crate::store::{Edit, KeyValue, PageRequest, keys};
 use crate::validation::{MAX_TEXT, Report, same_email};
 use crate::webhook;
 
@@ -42,10 +44,75 @@ pub struct ProfileView {
     /// The endpoint secret: only in the answer that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
+    /// How the endpoint is doing, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_health: Option<EndpointHealth>,
+}
+
+/// How a partner's endpoint is doing, read off its latest deliveries.
+#[derive(Debug, Serialize)]
+pub struct EndpointHealth {
+    /// `healthy`, `failing` (its latest attempts failed) or `disabled`
+    /// (it answered 410 Gone; nothing is sent until it is enabled again).
+    pub state: &'static str,
+    /// The latest attempt it accepted (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_success_at: Option<String>,
+    /// The latest attempt that failed (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_failure_at: Option<String>,
+    /// Failed attempts since the latest success, among the latest
+    /// [`HEALTH_WINDOW`] deliveries.
+    pub consecutive_failures: usize,
+    /// When, why and by which delivery it was disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<DisabledView>,
+}
+
+/// An endpoint's disabling, as shown.
+#[derive(Debug, Serialize)]
+pub struct DisabledView {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Why.
+    pub reason: String,
+    /// The delivery it answered 410 to.
+    pub delivery_id: String,
+}
+
+/// How many of the latest deliveries the health is read from.
+pub const HEALTH_WINDOW: usize = 20;
+
+impl EndpointHealth {
+    /// The health of `endpoint` from `latest` deliveries, newest first.
+    fn new(endpoint: &WebhookEndpoint, latest: &[WebhookDelivery]) -> EndpointHealth {
+        let mut attempts: Vec<_> = latest.iter().flat_map(|d| &d.attempts).collect();
+        attempts.sort_by_key(|a| std::cmp::Reverse(a.at));
+        let last_success = attempts.iter().find(|a| a.succeeded());
+        let consecutive_failures = attempts.iter().take_while(|a| !a.succeeded()).count();
+        EndpointHealth {
+            state: match (&endpoint.disabled, consecutive_failures) {
+                (Some(_), _) => "disabled",
+                (None, 0) => "healthy",
+                (None, _) => "failing",
+            },
+            last_success_at: last_success.map(|a| rfc3339(a.at)),
+            last_failure_at: attempts
+                .iter()
+                .find(|a| !a.succeeded())
+                .map(|a| rfc3339(a.at)),
+            consecutive_failures,
+            disabled: endpoint.disabled.as_ref().map(|d| DisabledView {
+                at: rfc3339(d.at),
+                reason: d.reason.clone(),
+                delivery_id: d.delivery_id.clone(),
+            }),
+        }
+    }
 }
 
 impl ProfileView {
-    fn new(p: &PartnerProfile, show_secret: bool) -> ProfileView {
+    fn new(p: &PartnerProfile, show_secret: bool, latest: &[WebhookDelivery]) -> ProfileView {
         ProfileView {
             partner_id: p.partner_id.clone(),
             display_name: p.display_name.clone(),
@@ -56,6 +123,7 @@ impl ProfileView {
                 .as_ref()
                 .filter(|_| show_secret)
                 .map(|w| w.secret.clone()),
+            webhook_health: p.webhook.as_ref().map(|w| EndpointHealth::new(w, latest)),
         }
     }
 }
@@ -100,10 +168,87 @@ impl<S: KeyValue, T: Transport> Partners<'_, S, T> {
 
     /// `GET /api/partner`.
     pub async fn get(&self, caller: &Principal) -> Result<ProfileView, Problem> {
-        Ok(ProfileView::new(
-            &self.profile(caller.partner_id()?).await?,
-            false,
-        ))
+        let profile = self.profile(caller.partner_id()?).await?;
+        self.view(&profile, false).await
+    }
+
+    /// The profile as shown, with its endpoint's health.
+    async fn view(&self, p: &PartnerProfile, show_secret: bool) -> Result<ProfileView, Problem> {
+        let latest = match &p.webhook {
+            Some(_) => {
+                let page = PageRequest {
+                    limit: HEALTH_WINDOW,
+                    before: None,
+                };
+                keys::deliveries(&p.partner_id)
+                    .page(
+                        self.app.records(),
+                        page,
+                        |d: &WebhookDelivery| !d.queued(),
+                        async |_: &str| Ok::<bool, Problem>(true),
+                    )
+                    .await?
+                    .0
+            }
+            None => Vec::new(),
+        };
+        Ok(ProfileView::new(p, show_secret, &latest))
+    }
+
+    /// `POST /api/webhooks/enable`: sends to the endpoint again after it
+    /// answered 410 Gone (deliveries that failed meanwhile can be retried).
+    pub async fn enable_webhook(&self, caller: &Principal) -> Result<ProfileView, Problem> {
+        let partner = caller.partner_id()?;
+        let saved = self
+            .app
+            .records()
+            .update(
+                &keys::profile(partner),
+                |current: Option<PartnerProfile>| {
+                    let mut p = current.filter(|p| p.webhook.is_some()).ok_or_else(|| {
+                        Problem::new(
+                            ProblemKind::InvalidState,
+                            "no webhook endpoint is configured; set one with PUT /api/partner",
+                        )
+                    })?;
+                    match p.webhook.as_mut().and_then(|w| w.disabled.take()) {
+                        Some(_) => Ok(Edit::Write(p.clone(), p)),
+                        None => Ok(Edit::Keep(p)),
+                    }
+                },
+            )
+            .await?;
+        self.view(&saved, false).await
+    }
+
+    /// Disables the endpoint that answered 410 Gone, if it is still the
+    /// partner's endpoint and enabled.
+    pub(crate) async fn disable_webhook(&self, gone: &Gone) -> Result<(), Problem> {
+        self.app
+            .records()
+            .update(
+                &keys::profile(&gone.partner),
+                |current: Option<PartnerProfile>| {
+                    let Some(mut p) = current else {
+                        return Ok(Edit::Keep(()));
+                    };
+                    match p.webhook.as_mut() {
+                        Some(w) if w.url == gone.url && w.disabled.is_none() => {
+                            w.disabled = Some(EndpointDisabled {
+                                at: gone.at,
+                                reason: format!(
+                                    "it answered 410 Gone to delivery {}",
+                                    gone.delivery_id
+                                ),
+                                delivery_id: gone.delivery_id.clone(),
+                            });
+                            Ok(Edit::Write(p, ()))
+                        }
+                        _ => Ok(Edit::Keep(())),
+                    }
+                },
+            )
+            .await
     }
 
     /// `PUT /api/partner`: replaces the profile; a new or rotated webhook
@@ -152,6 +297,7 @@ impl<S: KeyValue, T: Transport> Partners<'_, S, T> {
                             WebhookEndpoint {
                                 url,
                                 secret: fresh_secret.clone(),
+                                disabled: None,
                             },
                             true,
                         ),
@@ -167,6 +313,6 @@ impl<S: KeyValue, T: Transport> Partners<'_, S, T> {
                 },
             )
             .await?;
-        Ok(ProfileView::new(&saved, shown))
+        self.view(&saved, shown).await
     }
 }

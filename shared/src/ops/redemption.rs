@@ -74,6 +74,9 @@ pub struct RedeemPreview {
     pub customer: CustomerDetails,
     /// When the link expires (RFC 3339 in JSON).
     pub expires_at: Timestamp,
+    /// The invite's locale, for the page (not in JSON).
+    #[serde(skip)]
+    pub locale: Option<String>,
 }
 
 /// `POST /api/invites/redeem` body.
@@ -197,7 +200,9 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             profile,
             ..
         } = self.open(token).await?;
-        invite.check_redeemable(claims.generation, self.app.now())?;
+        invite
+            .check_redeemable(claims.generation, self.app.now())
+            .map_err(|p| p.about_locale(invite.locale.as_deref()))?;
         let first_contact = invite.connection.first_contact();
         Ok(RedeemPreview {
             invite_id: invite.id.to_string(),
@@ -212,6 +217,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             first_contact,
             customer: invite.customer,
             expires_at: Timestamp(invite.expires_at),
+            locale: invite.locale,
         })
     }
 
@@ -332,6 +338,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
                 )
                 .await?,
         );
+        outbox.watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
 
         // The commit: only one request can move the invite to accepted.

@@ -29,6 +29,7 @@ use crate::token::{Claims, Purpose};
 use crate::validation::{Report, is_id};
 use crate::view::{RelationshipView, RequestView};
 use crate::web::email::{self, ApprovalRequest, Message};
+use crate::web::i18n::Language;
 
 /// `POST /api/connections` body.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -38,6 +39,10 @@ pub struct NewRequest {
     pub organization_id: Option<String>,
     /// The connection asked for.
     pub connection: Option<String>,
+    /// The language of the approval email and page (a BCP 47 tag such as
+    /// `de` or `nl-BE`); without one, the email is in English and the page
+    /// in the language the admin's browser asks for.
+    pub locale: Option<String>,
 }
 
 /// What the approval page shows.
@@ -61,6 +66,9 @@ pub struct ApprovalPreview {
     pub first_contact: FirstContact,
     /// When the request expires (RFC 3339 in JSON).
     pub expires_at: Timestamp,
+    /// The request's locale, for the page (not in JSON).
+    #[serde(skip)]
+    pub locale: Option<String>,
 }
 
 /// A request as the admin of the organization asked sees it: who asks.
@@ -122,6 +130,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 None
             }
         };
+        let locale = report.optional_locale("/locale", request.locale.as_deref());
         report.finish().map_err(Problem::validation)?;
         let connection = connection.unwrap_or(ConnectionType::ResellerWithoutSupport);
         let org_id =
@@ -158,6 +167,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             organization_id: org_id.clone(),
             connection,
             expires_at: now + u64::from(DEFAULT_REQUEST_TTL_DAYS) * 86_400,
+            locale,
             state: RequestState::Proposed,
             history: vec![stamp.event(Action::Created)],
             intent: None,
@@ -209,6 +219,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 request_id: Some(record.id.clone()),
             },
         )?;
+        app.outbox().watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
 
         // The commit: the ledger enters the request as the pair's open one.
@@ -281,7 +292,12 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 )
             })?;
         let link = self.app.public_link(&format!("/connect/{token}"));
-        let Message { subject, text } = email::approval_request(&ApprovalRequest {
+        let Message {
+            subject,
+            text,
+            html,
+        } = email::approval_request(&ApprovalRequest {
+            language: Language::choose(record.locale.as_deref(), None),
             partner: &profile.display_name,
             organization: &organization.details.company.name,
             vendor: &self.app.config.vendor_name,
@@ -296,6 +312,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 &organization.admin_email,
                 subject,
                 text,
+                html,
                 source.clone(),
             )
             .await
@@ -592,7 +609,9 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let (_, record, _) = self
             .for_decision(&claims.record_id, &Authority::Link(token))
             .await?;
-        record.check_open(app.now())?;
+        record
+            .check_open(app.now())
+            .map_err(|p| p.about_locale(record.locale.as_deref()))?;
         let profile = app.partners().profile(&record.partner_id).await?;
         let known = app
             .organizations()
@@ -609,6 +628,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             capabilities: LabelledCapability::column(record.connection),
             first_contact: record.connection.first_contact(),
             expires_at: Timestamp(record.expires_at),
+            locale: record.locale,
         })
     }
 
@@ -744,6 +764,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                     .await?,
             );
         }
+        app.outbox().watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
         let committed = records
             .update(key, |current: Option<ConnectionRequest>| {

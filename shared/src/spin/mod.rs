@@ -12,6 +12,7 @@ use spin_sdk::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 
 use crate::auth::{AuthConfig, jwt};
 use crate::clock::SystemClock;
+use crate::domain::Schedule;
 use crate::ops::{App, Config, Limits, PlatformEndpoint};
 use crate::problem::{Problem, ProblemKind};
 use crate::random::OsEntropy;
@@ -110,6 +111,11 @@ pub async fn app() -> Result<SpinApp, Problem> {
             },
             auth,
             limits: limits().await.map_err(misconfigured)?,
+            schedule: match variable("delivery_schedule").await {
+                Some(text) => Schedule::parse(&text)
+                    .map_err(|e| misconfigured(format!("delivery_schedule: {e}")))?,
+                None => Schedule::default(),
+            },
         },
     })
 }
@@ -197,7 +203,20 @@ pub async fn serve(
         return render(answer);
     }
     match app().await {
-        Ok(app) => render(dispatch(&app, &incoming, endpoint, &params).await),
+        Ok(app) => {
+            let answer = dispatch(&app, &incoming, endpoint, &params).await;
+            if endpoint.writes() && (200..300).contains(&answer.status) {
+                // After the answer is sent: Spin runs a component's spawned
+                // work until it ends (a request cut short loses nothing: a
+                // claim expires, an entry stays).
+                spin_sdk::wasip3::spawn(async move {
+                    if let Err(problem) = app.dispatcher().piggyback().await {
+                        eprintln!("redelivery after the answer: {}", problem.detail);
+                    }
+                });
+            }
+            render(answer)
+        }
         Err(problem) => render(Outgoing::problem(&problem)),
     }
 }

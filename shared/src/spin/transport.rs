@@ -5,7 +5,7 @@ use futures::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{HeaderName, HeaderValue, Method, Request};
 
-use crate::outbound::{Fetched, Transport};
+use crate::outbound::{Answer, Fetched, Transport};
 
 /// Sends requests with `spin_sdk::http::send`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -17,7 +17,7 @@ impl Transport for SpinTransport {
         url: &str,
         headers: &[(&str, String)],
         body: &[u8],
-    ) -> Result<u16, String> {
+    ) -> Result<Answer, String> {
         let mut request = Request::new(String::from_utf8_lossy(body).into_owned());
         *request.method_mut() = Method::POST;
         *request.uri_mut() = url.parse().map_err(|e| format!("invalid URL {url}: {e}"))?;
@@ -27,7 +27,14 @@ impl Transport for SpinTransport {
             request.headers_mut().append(name, value);
         }
         match spin_sdk::http::send(request).await {
-            Ok(response) => Ok(response.status().as_u16()),
+            Ok(response) => Ok(Answer {
+                status: response.status().as_u16(),
+                retry_after: response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            }),
             Err(e) => Err(format!("{e:?}")),
         }
     }

@@ -21,6 +21,8 @@
 //! | `platform/msg/seq`, `platform/msg/<n>` | deliveries to the platform's endpoint ([`WebhookDelivery`](crate::domain::WebhookDelivery)) |
 //! | `con-loc/<request id>` | which partner owns a connection request (for the organization's side) |
 //! | `outbox/seq`, `outbox/<n>` | [`Email`](crate::domain::Email) |
+//! | `due/<minute>/seq`, `due/<minute>/<n>` | the redelivery index: [`Due`](crate::domain::Due) entries falling due in that minute (Unix minutes), deleted once handled |
+//! | `due/cursor` | the first minute of the index not yet drained (a number) |
 //! | `auth/jwks` | [`JwksCache`](crate::auth::jwt::JwksCache): the identity provider's key set fetched from `auth_jwks_url`, a cache (the one key a rejected request may write) |
 //!
 //! Partner and organization ids are checked by [`crate::validation::is_id`]
@@ -112,6 +114,16 @@ pub fn rate(scope: &str, subject: &str, window: u64) -> String {
 /// The emails.
 pub fn outbox() -> Sequence {
     Sequence::new("outbox".to_string())
+}
+
+/// The redelivery index's entries falling due in `minute` (Unix minutes).
+pub fn due(minute: u64) -> Sequence {
+    Sequence::new(format!("due/{minute}"))
+}
+
+/// The first minute of the redelivery index not yet drained.
+pub fn due_cursor() -> String {
+    "due/cursor".to_string()
 }
 
 /// The cached key set of the identity provider (`auth_jwks_url`).

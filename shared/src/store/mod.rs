@@ -323,6 +323,17 @@ impl<'a, S: KeyValue> Records<'a, S> {
         Ok(self.kv.increment(key, 0).await?.max(0) as u64)
     }
 
+    /// Reads many counters in one round trip (absent ones are zero), without
+    /// writing anything.
+    pub async fn counters(&self, keys: &[String]) -> Result<Vec<u64>, StoreError> {
+        Ok(self
+            .read_many(keys)
+            .await?
+            .iter()
+            .map(|v| record::counter_value(v.as_deref()))
+            .collect())
+    }
+
     /// Adds one to the counter at `key`: the first caller gets 1. The only
     /// first-writer-wins decision on a new key the product makes.
     pub async fn claim(&self, key: &str) -> Result<u64, StoreError> {

@@ -66,6 +66,22 @@ pub fn encode<T: Serialize>(value: &T, nonce: &str) -> Result<Vec<u8>, StoreErro
     Ok(out)
 }
 
+/// A counter's value as either Spin store writes it (8 bytes little endian
+/// on SQLite, decimal text on Redis), read without the increment that would
+/// create it. What is not a counter reads as `u64::MAX`.
+pub fn counter_value(bytes: Option<&[u8]>) -> u64 {
+    match bytes {
+        None => 0,
+        Some(b) if !b.is_empty() && b.iter().all(u8::is_ascii_digit) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(u64::MAX),
+        Some(b) => <[u8; 8]>::try_from(b)
+            .map(|raw| i64::from_le_bytes(raw).max(0) as u64)
+            .unwrap_or(u64::MAX),
+    }
+}
+
 /// Reads what `key` holds.
 pub fn decode<T: DeserializeOwned>(key: &str, found: Option<&[u8]>) -> Result<Slot<T>, StoreError> {
     let Some(bytes) = found else {
@@ -94,6 +110,14 @@ fn corrupt(key: &str, why: &str) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_read_as_either_store_writes_them() {
+        assert_eq!(counter_value(None), 0);
+        assert_eq!(counter_value(Some(&7i64.to_le_bytes())), 7);
+        assert_eq!(counter_value(Some(b"12")), 12);
+        assert_eq!(counter_value(Some(b"junk")), u64::MAX);
+    }
 
     #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
     struct R {

@@ -4,7 +4,8 @@
 //! [`connect_existing_organization`], [`partner_settings`]) to
 //! [`crate::spin::serve`], and links only the endpoints it serves.
 
-use super::page::{self, Filled};
+use super::i18n::Language;
+use super::page::{self, About, Filled};
 use super::routes::{self, Endpoint, Matched, Params, Route};
 use super::{BodyKind, Incoming, Outgoing, respond};
 use crate::auth::Principal;
@@ -58,12 +59,30 @@ fn with_quotas(mut answer: Outgoing, quotas: &[Quota]) -> Outgoing {
 }
 
 /// A problem as the client takes it: a page for a browser, else JSON.
-fn problem_for(req: &Incoming, problem: &Problem) -> Outgoing {
+fn problem_for(req: &Incoming, problem: &Problem, about: About) -> Outgoing {
     if req.wants_json() {
         Outgoing::problem(problem)
     } else {
-        Outgoing::problem_page(problem)
+        problem_page(req, problem, about)
     }
+}
+
+/// The language of a page answering `req`: the locale of the record it
+/// shows, else the browser's `Accept-Language`, else English.
+fn page_language(req: &Incoming, locale: Option<&str>) -> Language {
+    Language::choose(locale, req.header("accept-language"))
+}
+
+/// The language of a page answering a submitted `form`: the one the form
+/// was shown in, else the browser's.
+fn form_language(req: &Incoming, form: &[(String, String)]) -> Language {
+    page::form_language(form).unwrap_or_else(|| page_language(req, None))
+}
+
+/// A problem's page, in the language of its record if it has one.
+fn problem_page(req: &Incoming, problem: &Problem, about: About) -> Outgoing {
+    let language = page_language(req, problem.locale.as_deref());
+    Outgoing::problem_page(problem, language, about)
 }
 
 fn page_request(req: &Incoming) -> Result<PageRequest, Problem> {
@@ -335,6 +354,19 @@ dispatch!(
             }
             .await,
         ),
+        EnableWebhook => respond(
+            200,
+            async { app.partners().enable_webhook(&caller(app, req).await?).await }.await,
+        ),
+        Dispatch => respond(
+            200,
+            async {
+                app.dispatcher()
+                    .dispatch(&caller(app, req).await?, req.query_param("limit").as_deref())
+                    .await
+            }
+            .await,
+        ),
     }
 );
 
@@ -382,13 +414,19 @@ async fn registration_page<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let quotas = match link_limits(app, req, Some(token)).await {
         Ok(quotas) => quotas,
-        Err(limited) => return problem_for(req, &limited),
+        Err(limited) => return problem_for(req, &limited, About::Invite),
     };
     let preview = app.redemption().preview(token).await;
     let answer = match preview {
         preview if req.wants_json() => respond(200, preview),
-        Ok(p) => Outgoing::html(200, page::registration(&p, token, Filled::Invited)),
-        Err(problem) => Outgoing::problem_page(&problem),
+        Ok(p) => {
+            let language = page_language(req, p.locale.as_deref());
+            Outgoing::html(
+                200,
+                page::registration(language, &p, token, Filled::Invited),
+            )
+        }
+        Err(problem) => problem_page(req, &problem, About::Invite),
     };
     with_quotas(answer, &quotas)
 }
@@ -407,6 +445,9 @@ async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -
         },
     };
     let form = (kind == BodyKind::Form).then(|| req.form());
+    let language = form
+        .as_deref()
+        .map_or(Language::En, |f| form_language(req, f));
     let request: RedeemRequest = match &form {
         Some(form) => page::form_to_redeem_request(form),
         None => match req.json_body().and_then(parse_json) {
@@ -416,14 +457,16 @@ async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -
     };
     let quotas = match link_limits(app, req, request.token.as_deref()).await {
         Ok(quotas) => quotas,
-        Err(limited) if form.is_some() => return Outgoing::problem_page(&limited),
+        Err(limited) if form.is_some() => {
+            return Outgoing::problem_page(&limited, language, About::Invite);
+        }
         Err(limited) => return Outgoing::problem(&limited),
     };
     let answer = match form {
         None => respond(201, app.redemption().redeem(who.as_ref(), request).await),
         Some(form) => match app.redemption().redeem(who.as_ref(), request).await {
-            Ok(done) => Outgoing::html(201, page::registered(&done)),
-            Err(problem) => rejected_form(app, &form, &problem).await,
+            Ok(done) => Outgoing::html(201, page::registered(language, &done)),
+            Err(problem) => rejected_form(app, language, &form, &problem).await,
         },
     };
     with_quotas(answer, &quotas)
@@ -431,20 +474,22 @@ async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -
 
 /// The answer to a registration form the redemption refused: for invalid
 /// fields, the form again with what was typed and what to correct (422);
-/// for anything else, the problem's page.
+/// for anything else, the problem's page. Both in the form's `language`.
 async fn rejected_form<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
+    language: Language,
     form: &[(String, String)],
     problem: &Problem,
 ) -> Outgoing {
     let token = page::submitted(form, "token");
     let Some(token) = token.filter(|_| problem.kind == ProblemKind::ValidationFailed) else {
-        return Outgoing::problem_page(problem);
+        return Outgoing::problem_page(problem, language, About::Invite);
     };
     match app.redemption().preview(token).await {
         Ok(preview) => Outgoing::html(
             problem.status(),
             page::registration(
+                language,
                 &preview,
                 token,
                 Filled::Rejected {
@@ -453,7 +498,7 @@ async fn rejected_form<S: KeyValue, T: Transport>(
                 },
             ),
         ),
-        Err(gone) => Outgoing::problem_page(&gone),
+        Err(gone) => Outgoing::problem_page(&gone, language, About::Invite),
     }
 }
 
@@ -465,13 +510,16 @@ async fn approval_page<S: KeyValue, T: Transport>(
 ) -> Outgoing {
     let quotas = match link_limits(app, req, Some(token)).await {
         Ok(quotas) => quotas,
-        Err(limited) => return problem_for(req, &limited),
+        Err(limited) => return problem_for(req, &limited, About::Request),
     };
     let preview = app.requests().preview(token).await;
     let answer = match preview {
         preview if req.wants_json() => respond(200, preview),
-        Ok(p) => Outgoing::html(200, page::approval(&p, token)),
-        Err(problem) => Outgoing::problem_page(&problem),
+        Ok(p) => {
+            let language = page_language(req, p.locale.as_deref());
+            Outgoing::html(200, page::approval(language, &p, token))
+        }
+        Err(problem) => problem_page(req, &problem, About::Request),
     };
     with_quotas(answer, &quotas)
 }
@@ -495,13 +543,13 @@ async fn decide_request<S: KeyValue, T: Transport>(
         Ok(k) => k,
         Err(p) => return Outgoing::problem(&p),
     };
-    let token = match kind {
-        BodyKind::Form => req
-            .form()
-            .into_iter()
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v),
-        BodyKind::Json => match parse_json::<Decision>(req.json_body().unwrap_or(b"{}")) {
+    let form = (kind == BodyKind::Form).then(|| req.form());
+    let language = form
+        .as_deref()
+        .map_or(Language::En, |f| form_language(req, f));
+    let token = match form {
+        Some(form) => form.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v),
+        None => match parse_json::<Decision>(req.json_body().unwrap_or(b"{}")) {
             Ok(d) => d.token,
             Err(p) => return Outgoing::problem(&p),
         },
@@ -510,7 +558,9 @@ async fn decide_request<S: KeyValue, T: Transport>(
     let quotas = match &token {
         Some(t) => match link_limits(app, req, Some(t)).await {
             Ok(quotas) => quotas,
-            Err(limited) if kind == BodyKind::Form => return Outgoing::problem_page(&limited),
+            Err(limited) if kind == BodyKind::Form => {
+                return Outgoing::problem_page(&limited, language, About::Request);
+            }
             Err(limited) => return Outgoing::problem(&limited),
         },
         None => Vec::new(),
@@ -538,8 +588,10 @@ async fn decide_request<S: KeyValue, T: Transport>(
     };
     let result = result.await;
     let answer = match (kind, result) {
-        (BodyKind::Form, Ok(view)) => Outgoing::html(200, page::decided(&view)),
-        (BodyKind::Form, Err(problem)) => Outgoing::problem_page(&problem),
+        (BodyKind::Form, Ok(_)) => Outgoing::html(200, page::decided(language, approve)),
+        (BodyKind::Form, Err(problem)) => {
+            Outgoing::problem_page(&problem, language, About::Request)
+        }
         (BodyKind::Json, result) => respond(200, result),
     };
     with_quotas(answer, &quotas)

@@ -4,12 +4,15 @@
 
 pub mod api;
 pub mod email;
+pub mod i18n;
 pub mod page;
 pub mod routes;
 
 use serde::Serialize;
 
 use crate::problem::{self, Problem, ProblemKind};
+use i18n::Language;
+use page::About;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -216,9 +219,9 @@ impl Outgoing {
         }
     }
 
-    /// A problem as a page, for browsers.
-    pub fn problem_page(problem: &Problem) -> Outgoing {
-        let mut page = Outgoing::html(problem.status(), page::problem(problem));
+    /// A problem as a page, for browsers, in `language`, about a link to `about`.
+    pub fn problem_page(problem: &Problem, language: Language, about: About) -> Outgoing {
+        let mut page = Outgoing::html(problem.status(), page::problem(language, about, problem));
         page.headers.extend(problem.headers.iter().cloned());
         page
     }

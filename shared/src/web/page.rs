@@ -1,19 +1,25 @@
 //! Server-rendered pages for the people who open links: plain HTML forms that
-//! work without JavaScript.
+//! work without JavaScript, in the reader's language ([`super::i18n`]).
 //!
-//! Each screen is one `maud::html!` template, inside `layout`. A value
-//! spliced into a template as `(value)` is always escaped, in element text
-//! and in attribute values alike; only [`Markup`] made by `html!` itself goes
-//! in as it is. The only text marked pre-escaped is maud's doctype and the
-//! constant style sheet.
+//! Each screen is one `maud::html!` template, inside `layout`, and every
+//! word on it is a message of the catalogs. A value spliced into a template
+//! as `(value)` is always escaped, in element text and in attribute values
+//! alike; only [`Markup`] made by `html!` itself goes in as it is, and a
+//! message's own words are escaped as they are filled in
+//! ([`Language::html`]). The only text marked pre-escaped is maud's doctype
+//! and the constant style sheet.
+//!
+//! A page's forms carry its language (a hidden `lang` field), so that the
+//! page answering a submit is in the language of the page submitted.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::clock::{Timestamp, readable, rfc3339};
+use super::i18n::{Language, Msg, field_error};
+use crate::capabilities::Capability;
+use crate::clock::{Timestamp, rfc3339};
 use crate::domain::customer::{CustomerDetails, CustomerPatch, Patch};
 use crate::ops::{ApprovalPreview, RedeemPreview, RedeemRequest, Redeemed};
-use crate::problem::{FieldError, Problem, ProblemKind};
-use crate::view::RequestView;
+use crate::problem::{FieldError, Problem, ProblemKind, Reason};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
 h1{font-size:1.5rem}fieldset{border:1px solid #ccc;border-radius:.5rem;margin:1rem 0;padding:1rem}\
@@ -24,11 +30,24 @@ button.secondary{background:#fff;color:#245}button:focus,input:focus{outline:3px
 .problem h2{font-size:1.15rem}.problem a{color:#b00}.field-error{color:#b00;font-weight:600;margin:.1rem 0}\
 input[aria-invalid=true]{border:2px solid #b00}.actions{display:flex;gap:1rem;flex-wrap:wrap;margin-top:1rem}.actions button{margin-top:0}";
 
-/// The page around every screen: its title, the style sheet, `<main>`.
-fn layout(title: Markup, main: Markup) -> String {
+/// The name of the hidden field that carries a page's language to the page
+/// answering its form.
+pub const LANGUAGE_FIELD: &str = "lang";
+
+/// What a link leads to, for the words of its problem pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum About {
+    /// An invite link (`/invite/...`) and its registration form.
+    Invite,
+    /// An approval link (`/connect/...`) and its decision forms.
+    Request,
+}
+
+/// The page around every screen: its language, its title, the style sheet, `<main>`.
+fn layout(language: Language, title: Markup, main: Markup) -> String {
     html! {
         (DOCTYPE) "\n"
-        html lang="en" {
+        html lang=(language.tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -42,14 +61,24 @@ fn layout(title: Markup, main: Markup) -> String {
     .into_string()
 }
 
+/// A value as markup (escaped), to fill a message's placeholder.
+fn plain(value: &str) -> Markup {
+    html! { (value) }
+}
+
+/// A value in bold.
+fn strong(value: &str) -> Markup {
+    html! { strong { (value) } }
+}
+
 /// One field of the registration form.
 struct Field {
     /// The form control's name and id.
     name: &'static str,
     /// What it is called, alone (in the list of errors).
-    label: &'static str,
+    label: Msg,
     /// Said after the label, on the form.
-    hint: &'static str,
+    hint: Option<Msg>,
     /// Where it sits under `organization` in the redeem request.
     path: &'static [&'static str],
     /// The value the partner entered in the invite.
@@ -61,7 +90,7 @@ struct Field {
 impl Field {
     const fn new(
         name: &'static str,
-        label: &'static str,
+        label: Msg,
         path: &'static [&'static str],
         invited: fn(&CustomerDetails) -> Option<&str>,
         autocomplete: &'static str,
@@ -69,7 +98,7 @@ impl Field {
         Field {
             name,
             label,
-            hint: "",
+            hint: None,
             path,
             invited,
             required: false,
@@ -84,8 +113,11 @@ impl Field {
         }
     }
 
-    const fn hint(self, hint: &'static str) -> Field {
-        Field { hint, ..self }
+    const fn hint(self, hint: Msg) -> Field {
+        Field {
+            hint: Some(hint),
+            ..self
+        }
     }
 
     /// Whether a problem's JSON Pointer names this field.
@@ -99,13 +131,28 @@ impl Field {
             })
             .is_some_and(str::is_empty)
     }
+
+    /// Its label on the form: what it is called, its hint, whether it is required.
+    fn label(&self, language: Language) -> Markup {
+        let mut label = plain(language.get(self.label));
+        if let Some(hint) = self.hint {
+            label = language.html(
+                Msg::FieldWithHint,
+                &[("label", label), ("hint", plain(language.get(hint)))],
+            );
+        }
+        if self.required {
+            label = language.html(Msg::FieldRequired, &[("label", label)]);
+        }
+        label
+    }
 }
 
 /// The form's fields in page order: the company (7), its admin (2), billing (1).
 const FIELDS: [Field; 10] = [
     Field::new(
         "company_name",
-        "Company name",
+        Msg::FieldCompanyName,
         &["company", "name"],
         |c| Some(&c.company.name),
         "organization",
@@ -113,50 +160,50 @@ const FIELDS: [Field; 10] = [
     .required(),
     Field::new(
         "street",
-        "Street",
+        Msg::FieldStreet,
         &["company", "address", "street"],
         |c| c.company.address.street.as_deref(),
         "address-line1",
     ),
     Field::new(
         "house_number",
-        "House number",
+        Msg::FieldHouseNumber,
         &["company", "address", "house_number"],
         |c| c.company.address.house_number.as_deref(),
         "address-line2",
     ),
     Field::new(
         "postcode",
-        "Postcode",
+        Msg::FieldPostcode,
         &["company", "address", "postcode"],
         |c| c.company.address.postcode.as_deref(),
         "postal-code",
     ),
     Field::new(
         "city",
-        "City",
+        Msg::FieldCity,
         &["company", "address", "city"],
         |c| c.company.address.city.as_deref(),
         "address-level2",
     ),
     Field::new(
         "country",
-        "Country",
+        Msg::FieldCountry,
         &["company", "address", "country"],
         |c| c.company.address.country.as_deref(),
         "country",
     )
-    .hint(" (two letters, e.g. DE)"),
+    .hint(Msg::FieldHintCountry),
     Field::new(
         "vat_id",
-        "VAT ID",
+        Msg::FieldVatId,
         &["company", "vat_id"],
         |c| c.company.vat_id.as_deref(),
         "off",
     ),
     Field::new(
         "first_name",
-        "First name",
+        Msg::FieldFirstName,
         &["contact", "first_name"],
         |c| Some(&c.contact.first_name),
         "given-name",
@@ -164,7 +211,7 @@ const FIELDS: [Field; 10] = [
     .required(),
     Field::new(
         "last_name",
-        "Last name",
+        Msg::FieldLastName,
         &["contact", "last_name"],
         |c| Some(&c.contact.last_name),
         "family-name",
@@ -172,12 +219,12 @@ const FIELDS: [Field; 10] = [
     .required(),
     Field::new(
         "billing_phone",
-        "Billing phone",
+        Msg::FieldBillingPhone,
         &["billing", "phone"],
         |c| c.billing.phone.as_deref(),
         "tel",
     )
-    .hint(" (e.g. +4930123456)"),
+    .hint(Msg::FieldHintBillingPhone),
 ];
 
 /// What the registration form holds.
@@ -218,6 +265,11 @@ pub(super) fn submitted<'f>(form: &'f [(String, String)], name: &str) -> Option<
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
 }
 
+/// The language a submitted form was shown in, if it says.
+pub fn form_language(form: &[(String, String)]) -> Option<Language> {
+    submitted(form, LANGUAGE_FIELD).and_then(Language::of_tag)
+}
+
 /// "must be ..." as a sentence: "Must be ...".
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();
@@ -231,22 +283,35 @@ fn sentence(text: &str) -> String {
     out
 }
 
-/// An instant as people read it, machine-readable in a `<time>` element.
-fn time(at: Timestamp) -> Markup {
-    html! { time datetime=(rfc3339(at.0)) { (readable(at.0)) } }
+/// A field error as a sentence in `language`: its message where the
+/// wording is known; else, in English, the server's own words, and in any
+/// other language a plain "this value is not valid" rather than English.
+fn error_sentence(language: Language, detail: &str) -> String {
+    field_error(language, detail).unwrap_or_else(|| match language {
+        Language::En => sentence(detail),
+        _ => language.get(Msg::FieldErrorInvalid).to_string(),
+    })
+}
+
+/// An instant as people of `language` read it, machine-readable in a `<time>` element.
+fn time(language: Language, at: Timestamp) -> Markup {
+    html! { time datetime=(rfc3339(at.0)) { (language.date_time(at.0)) } }
 }
 
 /// One field's label, its error (if any) and its input.
-fn input(field: &Field, value: Option<&str>, error: Option<&str>, focus: bool) -> Markup {
+fn input(
+    language: Language,
+    field: &Field,
+    value: Option<&str>,
+    error: Option<&str>,
+    focus: bool,
+) -> Markup {
     let name = field.name;
     let error_id = error.map(|_| format!("{name}-error"));
     html! {
-        label for=(name) {
-            (field.label) (field.hint)
-            @if field.required { " (required)" }
-        }
+        label for=(name) { (field.label(language)) }
         @if let (Some(error), Some(id)) = (error, &error_id) {
-            p class="field-error" id=(id) { (sentence(error)) }
+            p class="field-error" id=(id) { (error_sentence(language, error)) }
         }
         input id=(name) name=(name) value=(value.unwrap_or("")) autocomplete=(field.autocomplete)
             required[field.required] aria-invalid=[error.map(|_| "true")]
@@ -255,22 +320,47 @@ fn input(field: &Field, value: Option<&str>, error: Option<&str>, focus: bool) -
 }
 
 /// What a connection grants, one item per capability.
-fn grants<'a>(labels: impl Iterator<Item = &'a str>) -> Markup {
-    html! { ul class="grants" { @for label in labels { li { (label) } } } }
+fn grants(language: Language, capabilities: impl Iterator<Item = Capability>) -> Markup {
+    html! {
+        ul class="grants" {
+            @for capability in capabilities { li { (language.capability(capability)) } }
+        }
+    }
 }
 
 /// The list of what to correct, at the top of a rejected form; each entry
 /// links to its field.
-fn error_summary(errors: &[FieldError]) -> Markup {
-    let count = errors.len();
+fn error_summary(language: Language, errors: &[FieldError]) -> Markup {
+    let count = errors.len().to_string();
+    let heading = match errors.len() {
+        1 => language.html(Msg::FormErrorsOne, &[]),
+        _ => language.html(Msg::FormErrorsOther, &[("count", plain(&count))]),
+    };
+    let entry = |field: Markup, detail: &str| {
+        language.html(
+            Msg::FormErrorEntry,
+            &[
+                ("field", field),
+                ("error", plain(&error_sentence(language, detail))),
+            ],
+        )
+    };
     html! {
         div class="problem" role="alert" {
-            h2 { "Please correct " (count) @if count == 1 { " field" } @else { " fields" } }
+            h2 { (heading) }
             ul {
                 @for e in errors {
                     @match FIELDS.iter().find(|f| f.is_at(&e.pointer)) {
-                        Some(f) => li { a href={ "#" (f.name) } { (f.label) ": " (e.detail) } },
-                        None => li { (e.pointer) ": " (e.detail) },
+                        Some(f) => li {
+                            a href={ "#" (f.name) } { (entry(plain(language.get(f.label)), &e.detail)) }
+                        },
+                        None => li {
+                            @let field = match e.pointer.as_str() {
+                                "/organization/contact/email" => language.get(Msg::FieldEmail),
+                                pointer => pointer,
+                            };
+                            (entry(plain(field), &e.detail))
+                        },
                     }
                 }
             }
@@ -280,53 +370,62 @@ fn error_summary(errors: &[FieldError]) -> Markup {
 
 /// The registration page for an invite: as the link opens it, or again with
 /// what was typed and what to correct after the server rejected it.
-pub fn registration(p: &RedeemPreview, token: &str, filled: Filled<'_>) -> String {
+pub fn registration(
+    language: Language,
+    p: &RedeemPreview,
+    token: &str,
+    filled: Filled<'_>,
+) -> String {
     let c = &p.customer;
     let first_error = FIELDS.iter().position(|f| filled.error(f).is_some());
     let fields = |range: std::ops::Range<usize>| {
         html! {
             @for (i, field) in FIELDS.iter().enumerate().take(range.end).skip(range.start) {
-                (input(field, filled.value(field, c), filled.error(field), first_error == Some(i)))
+                (input(language, field, filled.value(field, c), filled.error(field), first_error == Some(i)))
             }
         }
     };
+    let say = |msg| language.get(msg);
     let main = html! {
-        @if let Filled::Rejected { errors, .. } = filled { (error_summary(errors)) }
-        h1 { (p.partner_name) " invites you to connect" }
+        @if let Filled::Rejected { errors, .. } = filled { (error_summary(language, errors)) }
+        h1 { (language.html(Msg::RegistrationHeading, &[("partner", plain(&p.partner_name))])) }
         p {
-            strong { (p.partner_name) } " will be connected to your organization as "
-            strong { (p.connection_label) } ". This connection grants:"
+            (language.html(Msg::RegistrationOffer, &[
+                ("partner", strong(&p.partner_name)),
+                ("connection", strong(language.connection(p.connection))),
+            ]))
         }
-        (grants(p.capabilities.iter().map(|c| c.label)))
+        (grants(language, p.capabilities.iter().map(|c| c.capability)))
         p {
-            "Your first contact for support will be " strong { (p.first_contact_name) }
-            ". Pricing is set by your contract."
+            (language.html(Msg::RegistrationFirstContact, &[("first_contact", strong(&p.first_contact_name))]))
         }
-        p class="muted" { "This invitation expires on " (time(p.expires_at)) "." }
+        p class="muted" { (language.html(Msg::RegistrationExpires, &[("date", time(language, p.expires_at))])) }
         form method="post" action="/api/invites/redeem" {
             input type="hidden" name="token" value=(token);
-            fieldset { legend { "Company" } (fields(0..7)) }
+            input type="hidden" name=(LANGUAGE_FIELD) value=(language.tag());
+            fieldset { legend { (say(Msg::RegistrationCompany)) } (fields(0..7)) }
             fieldset {
-                legend { "Your details (you become the organization's admin)" }
+                legend { (say(Msg::RegistrationYourDetails)) }
                 (fields(7..9))
                 p {
-                    strong { "Email:" } " " span id="contact-email" { (c.contact.email) } br;
-                    span class="muted" { "The invitation was sent to this address; it becomes your login." }
+                    strong { (say(Msg::RegistrationEmail)) } " " span id="contact-email" { (c.contact.email) } br;
+                    span class="muted" { (say(Msg::RegistrationEmailNote)) }
                 }
             }
-            fieldset { legend { "Billing" } (fields(9..10)) }
-            button type="submit" { "Register and connect" }
+            fieldset { legend { (say(Msg::RegistrationBilling)) } (fields(9..10)) }
+            button type="submit" { (say(Msg::RegistrationSubmit)) }
         }
-        p class="muted" {
-            "Already have an organization? Sign in to the portal as its admin and link it there: "
-            "its settings stay as they are."
-        }
+        p class="muted" { (say(Msg::RegistrationExisting)) }
     };
-    let title = html! {
-        @if let Filled::Rejected { .. } = filled { "Error: " }
-        (p.partner_name) " invites you"
+    let title = language.html(
+        Msg::RegistrationTitle,
+        &[("partner", plain(&p.partner_name))],
+    );
+    let title = match filled {
+        Filled::Rejected { .. } => language.html(Msg::PageErrorTitle, &[("title", title)]),
+        Filled::Invited => title,
     };
-    layout(title, main)
+    layout(language, title, main)
 }
 
 /// Turns the registration form into a redeem request: filled fields patch
@@ -351,75 +450,119 @@ pub fn form_to_redeem_request(form: &[(String, String)]) -> RedeemRequest {
 }
 
 /// The page after a successful registration.
-pub fn registered(r: &Redeemed) -> String {
-    let main = html! {
-        h1 { "You are connected" }
-        p {
-            "Your organization is now connected to " strong { (r.partner_name) }
-            " as " strong { (r.connection.label()) } "."
-        }
-        (grants(r.capabilities.iter().map(|c| c.label())))
-        p class="muted" {
-            "Organization id: " code { (r.organization_id) }
-            @if r.existing_organization { " (settings unchanged)" }
-        }
+pub fn registered(language: Language, r: &Redeemed) -> String {
+    let id = html! { code { (r.organization_id) } };
+    let organization = if r.existing_organization {
+        Msg::RegisteredOrganizationExisting
+    } else {
+        Msg::RegisteredOrganization
     };
-    layout(html! { "Connected" }, main)
+    let main = html! {
+        h1 { (language.get(Msg::RegisteredHeading)) }
+        p {
+            (language.html(Msg::RegisteredConnected, &[
+                ("partner", strong(&r.partner_name)),
+                ("connection", strong(language.connection(r.connection))),
+            ]))
+        }
+        (grants(language, r.capabilities.iter().copied()))
+        p class="muted" { (language.html(organization, &[("id", id)])) }
+    };
+    layout(language, plain(language.get(Msg::RegisteredTitle)), main)
 }
 
 /// The approval page for a connection request.
-pub fn approval(p: &ApprovalPreview, token: &str) -> String {
-    let main = html! {
-        h1 { (p.partner_name) " asks to connect to " (p.organization_name) }
-        p { "Approving connects them as " strong { (p.connection_label) } ", which grants:" }
-        (grants(p.capabilities.iter().map(|c| c.label)))
-        p { "Your organization's settings stay as they are. The request expires on " (time(p.expires_at)) "." }
-        div class="actions" {
-            form method="post" action={ "/api/connections/" (p.request_id) "/approve" } {
+pub fn approval(language: Language, p: &ApprovalPreview, token: &str) -> String {
+    let decision = |verb: &str, msg, class: Option<&str>| {
+        html! {
+            form method="post" action={ "/api/connections/" (p.request_id) "/" (verb) } {
                 input type="hidden" name="token" value=(token);
-                button type="submit" { "Approve" }
-            }
-            form method="post" action={ "/api/connections/" (p.request_id) "/decline" } {
-                input type="hidden" name="token" value=(token);
-                button type="submit" class="secondary" { "Decline" }
+                input type="hidden" name=(LANGUAGE_FIELD) value=(language.tag());
+                button type="submit" class=[class] { (language.get(msg)) }
             }
         }
     };
-    layout(html! { (p.partner_name) " asks to connect" }, main)
+    let main = html! {
+        h1 {
+            (language.html(Msg::ApprovalHeading, &[
+                ("partner", plain(&p.partner_name)),
+                ("organization", plain(&p.organization_name)),
+            ]))
+        }
+        p { (language.html(Msg::ApprovalOffer, &[("connection", strong(language.connection(p.connection)))])) }
+        (grants(language, p.capabilities.iter().map(|c| c.capability)))
+        p { (language.html(Msg::ApprovalExpires, &[("date", time(language, p.expires_at))])) }
+        div class="actions" {
+            (decision("approve", Msg::ApprovalApprove, None))
+            (decision("decline", Msg::ApprovalDecline, Some("secondary")))
+        }
+    };
+    let title = language.html(Msg::ApprovalTitle, &[("partner", plain(&p.partner_name))]);
+    layout(language, title, main)
 }
 
-/// The page after a decision.
-pub fn decided(r: &RequestView) -> String {
-    let main = html! {
-        h1 { "Request " (r.status) }
-        p { "The connection request was " (r.status) ". You can close this page." }
+/// The page after a decision: the request was approved, or declined.
+pub fn decided(language: Language, approved: bool) -> String {
+    let (heading, text) = if approved {
+        (Msg::DecidedApprovedHeading, Msg::DecidedApprovedText)
+    } else {
+        (Msg::DecidedDeclinedHeading, Msg::DecidedDeclinedText)
     };
-    layout(html! { "Request " (r.status) }, main)
+    let main = html! {
+        h1 { (language.get(heading)) }
+        p { (language.get(text)) }
+    };
+    layout(language, plain(language.get(heading)), main)
 }
 
 /// A problem, for people: a plain heading, what happened, and what to do.
-pub fn problem(p: &Problem) -> String {
+/// The words are the catalog's, chosen by the problem's kind and reason
+/// and what the link is `about`; its English `detail` is the API's.
+pub fn problem(language: Language, about: About, p: &Problem) -> String {
     use ProblemKind::*;
     let heading = match p.kind {
-        InvalidState => "No longer possible",
-        Internal | BadGateway => "Something went wrong",
-        kind => kind.title(),
+        NotFound => Msg::ProblemHeadingNotFound,
+        Expired => Msg::ProblemHeadingExpired,
+        Revoked => Msg::ProblemHeadingRevoked,
+        AlreadyAccepted => Msg::ProblemHeadingAlreadyAccepted,
+        InvalidState => Msg::ProblemHeadingNoLongerPossible,
+        AlreadyConnected => Msg::ProblemHeadingAlreadyConnected,
+        TooManyRequests => Msg::ProblemHeadingTooManyRequests,
+        Internal | BadGateway => Msg::ProblemHeadingFailed,
+        _ => Msg::ProblemHeadingOther,
+    };
+    let text = match (p.reason, p.kind, about) {
+        (Some(Reason::InviteReplaced), ..) => Msg::ProblemTextInviteReplaced,
+        (Some(Reason::InviteRevoked), ..) => Msg::ProblemTextInviteRevoked,
+        (Some(Reason::InviteUsed), ..) | (None, AlreadyAccepted, _) => Msg::ProblemTextInviteUsed,
+        (Some(Reason::InviteExpired), ..) | (None, Expired, About::Invite) => {
+            Msg::ProblemTextInviteExpired
+        }
+        (Some(Reason::RequestExpired), ..) | (None, Expired, About::Request) => {
+            Msg::ProblemTextRequestExpired
+        }
+        (Some(Reason::RequestWithdrawn), ..) => Msg::ProblemTextRequestWithdrawn,
+        (Some(Reason::RequestDecided), ..) => Msg::ProblemTextRequestDecided,
+        (None, NotFound, About::Invite) => Msg::ProblemTextInviteNotFound,
+        (None, NotFound, About::Request) => Msg::ProblemTextRequestNotFound,
+        (None, Revoked, _) => Msg::ProblemTextLinkRevoked,
+        (None, InvalidState, _) => Msg::ProblemTextInvalidState,
+        (None, AlreadyConnected, _) => Msg::ProblemTextAlreadyConnected,
+        (None, TooManyRequests, _) => Msg::ProblemTextTooManyRequests,
+        (None, Internal | BadGateway, _) => Msg::ProblemTextFailed,
+        (None, ..) => Msg::ProblemTextOther,
     };
     let next = match p.kind {
-        AlreadyAccepted => {
-            "If that was you, sign in to the portal. Otherwise ask the sender for a new link."
-        }
-        InvalidState => "There is nothing more to do with this link.",
-        Internal | BadGateway | TooManyRequests => {
-            "Nothing was changed. Please try again in a moment."
-        }
-        _ => "If you think this is a mistake, ask the sender for a new link.",
+        AlreadyAccepted => Msg::ProblemNextSignIn,
+        InvalidState | AlreadyConnected => Msg::ProblemNextNothingMore,
+        Internal | BadGateway | TooManyRequests => Msg::ProblemNextTryAgain,
+        _ => Msg::ProblemNextNewLink,
     };
     let main = html! {
-        div class="problem" role="alert" { h1 { (heading) } p { (sentence(&p.detail)) } }
-        p class="muted" { (next) }
+        div class="problem" role="alert" { h1 { (language.get(heading)) } p { (language.get(text)) } }
+        p class="muted" { (language.get(next)) }
     };
-    layout(html! { (heading) }, main)
+    layout(language, plain(language.get(heading)), main)
 }
 
 #[cfg(test)]
@@ -427,10 +570,13 @@ mod tests {
     use super::*;
     use crate::capabilities::{ConnectionType, FirstContact};
 
+    const EN: Language = Language::En;
+
     #[test]
     fn form_patches_the_invited_details() {
         let form: Vec<(String, String)> = [
             ("token", "t"),
+            ("lang", "de"),
             ("company_name", "New"),
             ("vat_id", ""),
             ("city", "Köln"),
@@ -440,6 +586,7 @@ mod tests {
         .collect();
         let request = form_to_redeem_request(&form);
         assert_eq!(request.token.as_deref(), Some("t"));
+        assert_eq!(form_language(&form), Some(Language::De));
         let patch = request.organization.expect("a patch");
         let Patch::Set(company) = patch.company else {
             panic!("the company is patched: {patch:?}");
@@ -473,6 +620,7 @@ mod tests {
             first_contact_name: "Partner & Co".into(),
             customer,
             expires_at: Timestamp(1_795_953_600),
+            locale: None,
         }
     }
 
@@ -506,13 +654,13 @@ mod tests {
             form: &sent,
             errors: &errors,
         };
-        let html = registration(&p, raw, filled);
+        let html = registration(EN, &p, raw, filled);
         for expected in [
             format!("<title>Error: {escaped} invites you</title>"),
             format!("<h1>{escaped} invites you to connect</h1>"),
             format!("<span id=\"contact-email\">{escaped}</span>"),
-            format!("<li><a href=\"#company_name\">Company name: {escaped}</a></li>"),
-            format!("<li>{escaped}: {escaped}</li>"),
+            format!("<li><a href=\"#company_name\">Company name: {escaped}.</a></li>"),
+            format!("<li>{escaped}: {escaped}.</li>"),
             format!("<p class=\"field-error\" id=\"company_name-error\">{escaped}.</p>"),
             format!("<input type=\"hidden\" name=\"token\" value=\"{escaped}\">"),
             format!("name=\"company_name\" value=\"{escaped}\""),
@@ -521,9 +669,40 @@ mod tests {
         }
         assert!(!html.contains("<script>"), "{html}");
 
-        let approval = approval(
+        for language in Language::ALL {
+            let approval = approval(
+                language,
+                &ApprovalPreview {
+                    request_id: raw.into(),
+                    partner_name: raw.into(),
+                    organization_id: "org_1".into(),
+                    organization_name: raw.into(),
+                    connection: ConnectionType::Msp,
+                    connection_label: ConnectionType::Msp.label(),
+                    capabilities: Vec::new(),
+                    first_contact: FirstContact::Partner,
+                    expires_at: Timestamp(1_795_953_600),
+                    locale: None,
+                },
+                raw,
+            );
+            assert!(
+                approval.contains(&format!(
+                    "action=\"/api/connections/{escaped}/approve\"><input type=\"hidden\" name=\"token\" value=\"{escaped}\">"
+                )),
+                "{approval}"
+            );
+            assert_eq!(
+                approval.matches(escaped).count(),
+                7,
+                "title, heading (twice), both forms' action and token: {approval}"
+            );
+            assert!(!approval.contains("<script>"), "{approval}");
+        }
+        let approval_en = approval(
+            EN,
             &ApprovalPreview {
-                request_id: raw.into(),
+                request_id: "con_1".into(),
                 partner_name: raw.into(),
                 organization_id: "org_1".into(),
                 organization_name: raw.into(),
@@ -532,33 +711,46 @@ mod tests {
                 capabilities: Vec::new(),
                 first_contact: FirstContact::Partner,
                 expires_at: Timestamp(1_795_953_600),
+                locale: None,
             },
-            raw,
+            "tok",
         );
-        for expected in [
-            format!("<h1>{escaped} asks to connect to {escaped}</h1>"),
-            format!(
-                "action=\"/api/connections/{escaped}/approve\"><input type=\"hidden\" name=\"token\" value=\"{escaped}\">"
-            ),
-        ] {
-            assert!(approval.contains(&expected), "lacks {expected}: {approval}");
-        }
-        let problem = problem(&Problem::new(ProblemKind::NotFound, raw));
-        assert!(problem.contains(&format!("<p>{escaped}.</p>")), "{problem}");
-        for page in [approval, problem] {
-            assert!(!page.contains("<script>"), "{page}");
-        }
+        assert!(
+            approval_en.contains(&format!("<h1>{escaped} asks to connect to {escaped}</h1>")),
+            "{approval_en}"
+        );
+        let problem = problem(EN, About::Invite, &Problem::new(ProblemKind::NotFound, raw));
+        assert!(
+            !problem.contains("script"),
+            "a problem's detail is the API's, never on the page: {problem}"
+        );
     }
 
     #[test]
     fn opens_with_the_invited_details_and_a_readable_expiry() {
-        let html = registration(&preview(), "tok", Filled::Invited);
+        let html = registration(EN, &preview(), "tok", Filled::Invited);
+        assert!(
+            html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"),
+            "{html}"
+        );
         assert!(html.contains("value=\"Globex &lt;GmbH&gt;\""), "{html}");
         assert!(html.contains("value=\"Berlin\""), "{html}");
         assert!(
             html.contains(
-                "<time datetime=\"2026-11-29T12:00:00Z\">29 November 2026, 12:00 UTC</time>"
+                "<time datetime=\"2026-11-29T12:00:00Z\">November 29, 2026 at 12:00 PM UTC</time>"
             ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<input type=\"hidden\" name=\"lang\" value=\"en\">"),
+            "the form says which language it was shown in: {html}"
+        );
+        assert!(
+            html.contains("<label for=\"country\">Country (two letters, e.g. DE)</label>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<label for=\"company_name\">Company name (required)</label>"),
             "{html}"
         );
         assert!(!html.contains("aria-invalid=\"true\""), "{html}");
@@ -577,12 +769,13 @@ mod tests {
         let errors = [
             FieldError::new(
                 "/organization/company/address/country",
-                "must be an ISO code",
+                "must be an ISO 3166-1 alpha-2 code such as DE",
             ),
             FieldError::new("/organization/billing/phone", "must be an E.164 number"),
             FieldError::new("/organization/contact/email", "is odd"),
         ];
         let html = registration(
+            EN,
             &preview(),
             "tok",
             Filled::Rejected {
@@ -596,15 +789,15 @@ mod tests {
         );
         assert!(html.contains("<h2>Please correct 3 fields</h2>"), "{html}");
         assert!(
-            html.contains("<li><a href=\"#country\">Country: must be an ISO code</a></li>"),
+            html.contains("<li><a href=\"#country\">Country: Must be an ISO 3166-1 alpha-2 code such as DE.</a></li>"),
             "{html}"
         );
         assert!(
-            html.contains("<li>/organization/contact/email: is odd</li>"),
-            "an error without a field is still listed: {html}"
+            html.contains("<li>Email: Is odd.</li>"),
+            "an error without a field of the form is still listed: {html}"
         );
         assert!(
-            html.contains("<p class=\"field-error\" id=\"country-error\">Must be an ISO code.</p>\
+            html.contains("<p class=\"field-error\" id=\"country-error\">Must be an ISO 3166-1 alpha-2 code such as DE.</p>\
                            <input id=\"country\" name=\"country\" value=\"Germany\" autocomplete=\"country\" \
                            aria-invalid=\"true\" aria-describedby=\"country-error\" autofocus>"),
             "the first invalid field: its message, its value, focused: {html}"
@@ -618,6 +811,42 @@ mod tests {
             "what was typed, not the invited value: {html}"
         );
         assert_eq!(html.matches("autofocus").count(), 1, "{html}");
+
+        let german = registration(
+            Language::De,
+            &preview(),
+            "tok",
+            Filled::Rejected {
+                form: &sent,
+                errors: &errors,
+            },
+        );
+        assert!(
+            german.contains("<title>Fehler: Partner &amp; Co lädt Sie ein</title>"),
+            "{german}"
+        );
+        assert!(
+            german.contains("<h2>Bitte korrigieren Sie 3 Felder</h2>"),
+            "{german}"
+        );
+        assert!(
+            german.contains("<li><a href=\"#country\">Land: Bitte geben Sie den Ländercode nach ISO 3166-1 mit zwei Buchstaben an, z. B. DE.</a></li>"),
+            "{german}"
+        );
+        assert!(
+            german.contains("<li>E-Mail: Dieser Wert ist ungültig.</li>"),
+            "an unknown wording is not shown in English: {german}"
+        );
+        let one = registration(
+            Language::Nl,
+            &preview(),
+            "tok",
+            Filled::Rejected {
+                form: &sent,
+                errors: &errors[..1],
+            },
+        );
+        assert!(one.contains("<h2>Corrigeer 1 veld</h2>"), "{one}");
     }
 
     #[test]
@@ -630,11 +859,16 @@ mod tests {
     }
 
     #[test]
-    fn problem_pages_say_what_to_do() {
-        let page = |kind, detail: &str| problem(&Problem::new(kind, detail));
+    fn problem_pages_say_what_happened_and_what_to_do() {
+        let page = |about, kind, reason: Option<Reason>| {
+            let mut p = Problem::new(kind, "the API's detail");
+            p.reason = reason;
+            problem(EN, about, &p)
+        };
         let decided = page(
+            About::Request,
             ProblemKind::InvalidState,
-            "this connection request has already been decided",
+            Some(Reason::RequestDecided),
         );
         assert!(decided.contains("<h1>No longer possible</h1>"), "{decided}");
         assert!(
@@ -642,13 +876,62 @@ mod tests {
             "{decided}"
         );
         assert!(decided.contains("nothing more to do"), "{decided}");
-        let expired = page(ProblemKind::Expired, "this link has expired");
+        assert!(!decided.contains("the API's detail"), "{decided}");
+        let expired = page(About::Invite, ProblemKind::Expired, None);
         assert!(expired.contains("<h1>Link expired</h1>"), "{expired}");
+        assert!(
+            expired.contains("<p>This invitation has expired.</p>"),
+            "{expired}"
+        );
         assert!(
             expired.contains("ask the sender for a new link"),
             "{expired}"
         );
-        let failed = page(ProblemKind::BadGateway, "the store failed");
+        let replaced = page(
+            About::Invite,
+            ProblemKind::Revoked,
+            Some(Reason::InviteReplaced),
+        );
+        assert!(replaced.contains("replaced by a newer one"), "{replaced}");
+        let revoked = page(
+            About::Invite,
+            ProblemKind::Revoked,
+            Some(Reason::InviteRevoked),
+        );
+        assert!(revoked.contains("revoked by the partner"), "{revoked}");
+        let invalid = page(About::Request, ProblemKind::NotFound, None);
+        assert!(
+            invalid.contains("This approval link is not valid"),
+            "{invalid}"
+        );
+        let failed = page(About::Invite, ProblemKind::BadGateway, None);
         assert!(failed.contains("Nothing was changed"), "{failed}");
+    }
+
+    #[test]
+    fn pages_are_in_their_language() {
+        let p = preview();
+        for language in Language::ALL {
+            let html = registration(language, &p, "tok", Filled::Invited);
+            assert!(
+                html.starts_with(&format!(
+                    "<!DOCTYPE html>\n<html lang=\"{}\">",
+                    language.tag()
+                )),
+                "{html}"
+            );
+        }
+        let french = problem(
+            Language::Fr,
+            About::Request,
+            &Problem::new(ProblemKind::Revoked, "x").because(Reason::RequestWithdrawn),
+        );
+        assert!(french.contains("<html lang=\"fr\">"), "{french}");
+        assert!(
+            french.contains("<p>Cette demande de connexion a été retirée par le partenaire.</p>"),
+            "{french}"
+        );
+        let dutch = decided(Language::Nl, true);
+        assert!(dutch.contains("<h1>Verzoek goedgekeurd</h1>"), "{dutch}");
     }
 }

@@ -64,12 +64,40 @@ pub enum Endpoint {
     RetryPlatformDelivery,
     /// `GET /api/organization/requests`.
     ListOrganizationRequests,
+    /// `POST /api/webhooks/enable`.
+    EnableWebhook,
+    /// `POST /api/outbox/dispatch`.
+    Dispatch,
 }
 
 impl Endpoint {
     /// Whether it answers without the app's configuration (signing keys, store).
     pub fn is_static(self) -> bool {
         matches!(self, Endpoint::Capabilities | Endpoint::OpenApi)
+    }
+
+    /// Whether it changes what is stored when it succeeds: such requests
+    /// also make a due redelivery attempt after answering
+    /// ([`crate::ops::Dispatcher::piggyback`]); reads and pages never do.
+    pub fn writes(self) -> bool {
+        use Endpoint::*;
+        matches!(
+            self,
+            CreateInvite
+                | ResendInvite
+                | RevokeInvite
+                | Redeem
+                | RequestConnection
+                | WithdrawRequest
+                | ApproveRequest
+                | DeclineRequest
+                | PutProfile
+                | RetryDelivery
+                | PutOrganization
+                | ImportOrganizations
+                | RetryPlatformDelivery
+                | EnableWebhook
+        )
     }
 
     /// The largest body it takes, in bytes.
@@ -215,8 +243,12 @@ pub const PARTNER_SETTINGS: &[Route] = &[
         "/api/webhooks/deliveries/:id/retry",
         &[("POST", Endpoint::RetryDelivery)],
     ),
+    // Send to the endpoint again after it answered 410 Gone.
+    route("/api/webhooks/enable", &[("POST", Endpoint::EnableWebhook)]),
     // Emails recorded or sent (operators).
     route("/api/outbox", &[("GET", Endpoint::ListOutbox)]),
+    // Make the attempts that are due, in a bounded batch (operators; for a scheduler).
+    route("/api/outbox/dispatch", &[("POST", Endpoint::Dispatch)]),
     // Every event delivery to the platform's endpoint (operators).
     route(
         "/api/platform/deliveries",
@@ -364,6 +396,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen.len(), 28);
+        assert_eq!(seen.len(), 30);
     }
 }

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use partner_invites::domain::{
-    Action, Audience, ConnectionRequest, Email, EmailStatus, EventType, Invite, InviteState,
-    Ledger, Locator, Organization, PartnerProfile, Relationship, RequestState, Via,
-    WebhookDelivery,
+    Action, Audience, ConnectionRequest, Deliverable, DeliveryState, Due, Email, EmailStatus,
+    EventType, Invite, InviteState, Ledger, Locator, Organization, PartnerProfile, Relationship,
+    RequestState, Via, WebhookDelivery,
 };
 use partner_invites::store::Slot;
 use partner_invites::store::record::decode;
@@ -30,6 +30,8 @@ pub struct Contents {
     /// Whether the app had a platform endpoint (set by the test).
     pub platform: bool,
     pub emails: BTreeMap<String, Slot<Email>>,
+    /// The redelivery index: `(minute, slot) -> entry`.
+    pub due: BTreeMap<(u64, u64), Due>,
     /// Sequence prefix (`p/p1/inv`) -> counter.
     pub counters: BTreeMap<String, u64>,
     /// Sequence prefix -> slots that exist.
@@ -107,6 +109,14 @@ pub fn contents(snapshot: &BTreeMap<String, Vec<u8>>) -> Contents {
             ["outbox", n] if slot(n).is_some() => {
                 seq_of("outbox".into(), slot(n).unwrap_or(0), &mut c);
                 c.emails.insert(key.clone(), read!(Email));
+            }
+            ["due", "cursor"] => {}
+            ["due", m, n] if slot(m).is_some() && slot(n).is_some() => {
+                let (m, n) = (slot(m).unwrap_or(0), slot(n).unwrap_or(0));
+                seq_of(format!("due/{m}"), n, &mut c);
+                if let Slot::Record(d) = read!(Due) {
+                    c.due.insert((m, n), d);
+                }
             }
             ["o", o] => {
                 if let Slot::Record(org) = read!(Organization) {
@@ -480,7 +490,35 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
         }
     }
 
-    // 5. Counters never point past what was written, and no slot that
+    // 5. Nothing that must be tried again is forgotten: every item with an
+    // attempt to come is named by an index entry that falls due no later.
+    let retrying = c
+        .emails
+        .iter()
+        .filter_map(|(k, s)| match s {
+            Slot::Record(e) => Some((k, e.state(), e.next_attempt_at())),
+            _ => None,
+        })
+        .chain(c.deliveries.iter().filter_map(|(k, s)| match s {
+            Slot::Record(d) => Some((k, d.state(), d.next_attempt_at())),
+            _ => None,
+        }));
+    for (key, state, next) in retrying {
+        let Some(next) = next.filter(|_| state == DeliveryState::Retrying) else {
+            continue;
+        };
+        let indexed = c
+            .due
+            .iter()
+            .any(|((m, _), d)| *m <= next / 60 && d.at <= next && d.keys.contains(key));
+        if !indexed {
+            v.push(format!(
+                "{key}: retrying at {next}, and no index entry names it"
+            ));
+        }
+    }
+
+    // 6. Counters never point past what was written, and no slot that
     // existed before the operation is missing.
     for (prefix, slots) in &c.slots {
         let top = c.counters.get(prefix).copied().unwrap_or(0);
@@ -490,7 +528,9 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
             v.push(format!("{prefix}: slot {max} above its counter {top}"));
         }
     }
-    for (prefix, top) in &c.counters {
+    // (The redelivery index's entries are deleted once spent: rule 5 says
+    // what they must still name.)
+    for (prefix, top) in c.counters.iter().filter(|(p, _)| !p.starts_with("due/")) {
         let old = before.get(prefix).copied().unwrap_or(0);
         let slots = c.slots.get(prefix).cloned().unwrap_or_default();
         for n in 1..=old.min(*top) {

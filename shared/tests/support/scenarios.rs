@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use partner_invites::domain::{Deliverable, DeliveryState};
 use partner_invites::ops::{App, Authority, PageRequest};
 use partner_invites::outbound::Transport;
 use partner_invites::problem::{Problem, ProblemKind};
-use partner_invites::store::KeyValue;
+use partner_invites::store::{KeyValue, Slot};
 
 use super::*;
 
@@ -43,9 +44,11 @@ pub enum Op {
     PutProfile,
     PutOrganization,
     Import,
+    /// The due attempts of what failed in [`setup`].
+    Dispatch,
 }
 
-pub const OPS: [Op; 13] = [
+pub const OPS: [Op; 14] = [
     Op::Generate,
     Op::GenerateWithKey,
     Op::Resend,
@@ -59,6 +62,7 @@ pub const OPS: [Op; 13] = [
     Op::PutProfile,
     Op::PutOrganization,
     Op::Import,
+    Op::Dispatch,
 ];
 
 pub fn page() -> PageRequest {
@@ -128,11 +132,16 @@ pub fn setup_on<S: KeyValue, T: Transport>(app: &App<S, T>, w: &World) -> Ctx {
             .create_invite(&partner("p1"), &invite_body("admin@org.example"), None)
             .await
             .expect("invite");
+        // Every endpoint is down for the last commit: its email and its
+        // deliveries are left to be tried again, and are due.
+        w.transport.answer_with(Ok(503));
         let asked = serde_json::json!({"organization_id": org, "connection": "msp"});
         let request = app
             .request_connection(&partner("p2"), asked.to_string().as_bytes())
             .await
             .expect("request");
+        w.transport.answer_with(Ok(200));
+        w.clock.advance(10);
         Ctx {
             invite: invite.id,
             invite_token: invite.token.expect("token"),
@@ -222,7 +231,36 @@ pub async fn run<S: KeyValue, T: Transport>(
                 .await
                 .map(drop)
         }
+        Op::Dispatch => dispatch_all(app).await,
     }
+}
+
+/// What a scheduler does: dispatch calls until nothing due is left.
+pub async fn dispatch_all<S: KeyValue, T: Transport>(app: &App<S, T>) -> Result<(), Problem> {
+    for _ in 0..100 {
+        if !app.dispatcher().dispatch(&operator(), None).await?.more {
+            return Ok(());
+        }
+    }
+    panic!("dispatch never drained the index");
+}
+
+/// The keys of the items [`setup`] left retrying.
+pub fn retrying(w: &World) -> Vec<String> {
+    let c = super::invariants::contents(&w.store.snapshot());
+    let emails = c.emails.iter().filter_map(|(k, s)| match s {
+        Slot::Record(e) => Some((k, e.state())),
+        _ => None,
+    });
+    let deliveries = c.deliveries.iter().filter_map(|(k, s)| match s {
+        Slot::Record(d) => Some((k, d.state())),
+        _ => None,
+    });
+    emails
+        .chain(deliveries)
+        .filter(|(_, state)| *state == DeliveryState::Retrying)
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// Fine outcomes of the same request sent again, after the first one's fate.
@@ -368,6 +406,37 @@ pub fn outcome_holds<S: KeyValue, T: Transport>(
                 let p = app.get_profile("p1").await.map_err(|p| p.to_string())?;
                 want(p.display_name == "p1 renamed", &p.display_name)
             }
+            Op::Dispatch => {
+                // A claim outlives a dispatcher that stopped after sending:
+                // once it lapses, the item is tried again (at least once).
+                w.clock
+                    .advance(partner_invites::ops::dispatch::CLAIM_FOR + 60);
+                dispatch_all(app).await.map_err(|p| p.to_string())?;
+                let left = retrying(w);
+                let c = super::invariants::contents(&w.store.snapshot());
+                let undelivered = before
+                    .retrying
+                    .iter()
+                    .filter(|k| {
+                        let email = match c.emails.get(*k) {
+                            Some(Slot::Record(e)) => Some(e.state()),
+                            _ => None,
+                        };
+                        let state = email.or_else(|| match c.deliveries.get(*k) {
+                            Some(Slot::Record(d)) => Some(d.state()),
+                            _ => None,
+                        });
+                        state != Some(DeliveryState::Delivered)
+                    })
+                    .count();
+                want(
+                    !before.retrying.is_empty() && left.is_empty() && undelivered == 0,
+                    &format!(
+                        "{undelivered} of {:?} undelivered, {left:?} retrying",
+                        before.retrying
+                    ),
+                )
+            }
             Op::PutOrganization | Op::Import => {
                 let o = app
                     .organizations()
@@ -394,5 +463,7 @@ pub fn outcome_holds<S: KeyValue, T: Transport>(
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub counters: BTreeMap<String, u64>,
+    /// The items left retrying before the operation.
+    pub retrying: Vec<String>,
     pub retry_in_progress: bool,
 }

@@ -927,3 +927,56 @@ fn the_guide_lists_every_file_in_deploy() {
         }
     }
 }
+
+#[test]
+fn the_dispatch_cronjob_calls_the_dispatch_route_every_minute_with_an_operator_token() {
+    const FILE: &str = "deploy/kubernetes/dispatch-cronjob.yaml";
+    let docs = yaml(FILE);
+    let job = one_of(&docs, "CronJob", FILE);
+    assert_eq!(str_at(job, &["apiVersion"]), Some("batch/v1"));
+    assert_eq!(str_at(job, &["spec", "schedule"]), Some("* * * * *"));
+    assert_eq!(
+        str_at(job, &["spec", "concurrencyPolicy"]),
+        Some("Forbid"),
+        "runs do not overlap"
+    );
+    let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let containers = pod["containers"].as_sequence().expect("containers");
+    assert_eq!(containers.len(), 1, "{FILE}: one container");
+    let container = &containers[0];
+    let url = env_named(container, "DISPATCH_URL")
+        .first()
+        .and_then(|e| str_at(e, &["value"]))
+        .expect("DISPATCH_URL");
+    let path = url
+        .strip_prefix("http://partner-invites")
+        .expect("the Service partner-invites");
+    assert!(
+        routes().contains(path),
+        "{FILE}: {path} is not a route of spin.toml"
+    );
+    // The Service both paths expose is partner-invites on port 80.
+    let service = one_of(&deployment_docs(), "Service", DEPLOYMENT_FILE).clone();
+    assert_eq!(
+        str_at(&service, &["metadata", "name"]),
+        Some("partner-invites")
+    );
+    let token = env_named(container, "OPERATOR_TOKEN");
+    assert_eq!(
+        token
+            .first()
+            .and_then(|e| str_at(e, &["valueFrom", "secretKeyRef", "key"])),
+        Some("operator-token"),
+        "{FILE}: the token comes from a Secret"
+    );
+    let script = strings(&container["args"]).join("\n");
+    assert!(
+        script.contains("-X POST") && script.contains("$DISPATCH_URL"),
+        "{FILE}: the script POSTs to the route: {script}"
+    );
+    assert!(
+        script.contains(r#""more":true"#),
+        "{FILE}: calls again while more is due"
+    );
+    assert_eq!(str_at(pod, &["restartPolicy"]), Some("Never"));
+}

@@ -105,7 +105,7 @@ fn invite_journey_end_to_end() {
     );
     for expected in [
         "<title>Error: Partner p1 invites you</title>",
-        "<a href=\"#country\">Country: must be",
+        "<a href=\"#country\">Country: Must be an ISO 3166-1",
         "value=\"Germany\" autocomplete=\"country\" aria-invalid=\"true\" aria-describedby=\"country-error\" autofocus>",
         "value=\"Globex AG\"",
         "<form method=\"post\" action=\"/api/invites/redeem\">",

@@ -520,6 +520,35 @@ fn example_requests_succeed_and_every_answer_matches_the_document() {
     );
     c.check("retryPlatformDelivery", &retry, 200);
 
+    // Redelivery: a dispatch call, and enabling a partner's endpoint.
+    let report = c.check(
+        "dispatchOutbox",
+        &h.post("/api/outbox/dispatch?limit=10", Some(&operator), &json!({})),
+        200,
+    );
+    assert!(report["attempted"].is_u64(), "{report}");
+    c.check(
+        "dispatchOutbox",
+        &h.post("/api/outbox/dispatch?limit=0", Some(&operator), &json!({})),
+        400,
+    );
+    c.check(
+        "dispatchOutbox",
+        &h.post("/api/outbox/dispatch", Some(&p1), &json!({})),
+        403,
+    );
+    let enabled = c.check(
+        "enableWebhook",
+        &h.post("/api/webhooks/enable", Some(&p1), &json!({})),
+        200,
+    );
+    assert_eq!(enabled["webhook_health"]["state"], "healthy", "{enabled}");
+    c.check(
+        "enableWebhook",
+        &h.post("/api/webhooks/enable", Some(&h.partner("p2")), &json!({})),
+        409,
+    );
+
     // Problems are documented too.
     c.check("listInvites", &h.get("/api/invites", None), 401);
     c.check("listOutbox", &h.get("/api/outbox", Some(&p1)), 403);

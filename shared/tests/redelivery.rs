@@ -1,0 +1,183 @@
+//! Redelivery: what failed is tried again on schedule by the dispatcher, once
+//! per attempt, and an endpoint that answers 410 Gone is disabled.
+
+mod support;
+
+use partner_invites::domain::{Deliverable, DeliveryState, WebhookDelivery};
+use partner_invites::outbound::Answer;
+use partner_invites::store::Slot;
+use partner_invites::store::testing::{Fault, FaultyStore};
+use support::invariants::contents;
+use support::scenarios::*;
+use support::*;
+
+const HOOK: &str = "https://hooks.example/p1";
+
+/// A world where p1 has a webhook.
+fn world() -> World {
+    let w = World::new();
+    block_on(w.app().put_profile("p1", &profile_body("p1", true))).expect("profile");
+    w
+}
+
+fn invite(w: &World) {
+    block_on(
+        w.app()
+            .create_invite(&partner("p1"), &invite_body("ada@acme.example"), None),
+    )
+    .expect("invite");
+}
+
+/// p1's deliveries, oldest first.
+fn deliveries(w: &World) -> Vec<WebhookDelivery> {
+    contents(&w.store.snapshot())
+        .deliveries
+        .into_values()
+        .filter_map(Slot::record)
+        .collect()
+}
+
+fn posts_to(w: &World, url: &str) -> usize {
+    w.transport.sent().iter().filter(|s| s.url == url).count()
+}
+
+fn dispatch(w: &World) {
+    block_on(dispatch_all(&w.app())).expect("dispatch");
+}
+
+#[test]
+fn a_failing_endpoint_is_tried_on_schedule_until_it_accepts() {
+    let w = world();
+    w.transport.answer_with(Ok(503));
+    invite(&w);
+    assert_eq!(posts_to(&w, HOOK), 1);
+    let first = &deliveries(&w)[0];
+    assert_eq!(first.state(), DeliveryState::Retrying);
+
+    // Not before it is due: the first wait is 5 s (±10 %).
+    w.clock.advance(4);
+    dispatch(&w);
+    assert_eq!(posts_to(&w, HOOK), 1, "tried before its time");
+
+    for (wait, sent) in [(2, 2), (330, 3)] {
+        w.clock.advance(wait);
+        dispatch(&w);
+        assert_eq!(posts_to(&w, HOOK), sent, "after {wait} more seconds");
+        dispatch(&w);
+        assert_eq!(posts_to(&w, HOOK), sent, "a second dispatch sent it again");
+    }
+    w.transport.answer_with(Ok(200));
+    w.clock.advance(30 * 60 + 200);
+    dispatch(&w);
+    let d = &deliveries(&w)[0];
+    assert_eq!(posts_to(&w, HOOK), 4);
+    assert_eq!(d.state(), DeliveryState::Delivered);
+    assert_eq!(d.attempts.len(), 4);
+    assert_eq!(d.next_attempt_at, None);
+
+    w.clock.advance(86_400);
+    dispatch(&w);
+    assert_eq!(posts_to(&w, HOOK), 4, "a delivered item was sent again");
+    assert!(w.violations(&Default::default()).is_empty());
+}
+
+#[test]
+fn an_item_fails_for_good_after_the_last_wait_of_its_schedule() {
+    let w = world();
+    w.transport.answer_with(Ok(500));
+    invite(&w);
+    for _ in 0..12 {
+        w.clock.advance(11 * 3600);
+        dispatch(&w);
+    }
+    let d = &deliveries(&w)[0];
+    // The first attempt and one per wait of the default schedule.
+    assert_eq!(d.attempts.len(), 8);
+    assert_eq!(d.state(), DeliveryState::Failed);
+    assert_eq!(posts_to(&w, HOOK), 8);
+}
+
+#[test]
+fn retry_after_postpones_the_next_attempt() {
+    let w = world();
+    w.transport.answer(Ok(Answer {
+        status: 429,
+        retry_after: Some("120".into()),
+    }));
+    invite(&w);
+    let d = &deliveries(&w)[0];
+    assert_eq!(d.next_attempt_at, Some(START + 120));
+    w.clock.advance(60);
+    dispatch(&w);
+    assert_eq!(posts_to(&w, HOOK), 1);
+    w.clock.advance(61);
+    dispatch(&w);
+    assert_eq!(posts_to(&w, HOOK), 2);
+}
+
+#[test]
+fn an_endpoint_that_answers_gone_is_disabled_until_the_partner_enables_it() {
+    let w = world();
+    w.transport.answer_post(HOOK, Some(Ok(Answer::from(410))));
+    invite(&w);
+    let d = &deliveries(&w)[0];
+    assert_eq!(d.state(), DeliveryState::Failed, "410 is final");
+    let health = |w: &World| {
+        let view = block_on(w.app().get_profile("p1")).expect("profile");
+        serde_json::to_value(view.webhook_health).expect("json")
+    };
+    let h = health(&w);
+    assert_eq!(h["state"], "disabled", "{h}");
+    assert_eq!(h["disabled"]["delivery_id"], d.id.as_str());
+
+    // Disabled: later events are recorded, not sent.
+    invite(&w);
+    w.clock.advance(3600);
+    dispatch(&w);
+    assert_eq!(posts_to(&w, HOOK), 1);
+
+    w.transport.answer_post(HOOK, None);
+    block_on(w.app().partners().enable_webhook(&partner("p1"))).expect("enabled");
+    // Enabled, and still failing until it accepts a delivery.
+    assert_eq!(health(&w)["state"], "failing");
+    invite(&w);
+    assert_eq!(posts_to(&w, HOOK), 2);
+    assert_eq!(health(&w)["state"], "healthy");
+}
+
+#[test]
+fn the_dispatcher_alone_finishes_what_a_stopped_request_committed() {
+    let mut cases = 0;
+    let mut failures = Vec::new();
+    for op in OPS {
+        for k in 1.. {
+            let w = World::relayed();
+            let c = setup(&w);
+            let before = contents(&w.store.snapshot()).counters;
+            let faulty = FaultyStore::new(&w.store, Some(Fault::StopBefore(k)));
+            let _ = block_on(run(&w.app_on(&faulty), op, &c));
+            if !faulty.fired() {
+                break;
+            }
+            cases += 1;
+            // Nobody comes back: only the scheduler's calls.
+            w.clock.advance(past_every_claim());
+            dispatch(&w);
+            let found: Vec<String> = w
+                .violations(&before)
+                .into_iter()
+                .filter(|v| v.contains("never attempted") || v.contains("no index entry"))
+                .collect();
+            if !found.is_empty() {
+                failures.push(format!("{op:?} stopped before write {k}: {found:?}"));
+            }
+        }
+    }
+    assert!(cases > 100, "{cases} cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Past the rescue delay of a commit's items and any claim.
+fn past_every_claim() -> u64 {
+    partner_invites::ops::dispatch::CLAIM_FOR + 120
+}
