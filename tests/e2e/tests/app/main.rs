@@ -12,4 +12,5 @@ mod jwt;
 mod limits;
 mod openapi;
 mod organizations;
+mod redelivery;
 mod redis;
