@@ -239,6 +239,12 @@ pub struct Browser {
 impl Browser {
     /// A new session on the shared ChromeDriver.
     pub fn start(javascript: JavaScript) -> Result<Browser> {
+        Browser::start_in(javascript, None)
+    }
+
+    /// A session whose `Accept-Language` is `languages` (such as `de-DE,de`),
+    /// else Chromium's default.
+    pub fn start_in(javascript: JavaScript, languages: Option<&str>) -> Result<Browser> {
         let driver = ChromeDriver::shared()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -263,8 +269,18 @@ impl Browser {
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         });
+        let mut prefs = serde_json::Map::new();
         if javascript == JavaScript::Off {
-            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+            prefs.insert(
+                "profile.managed_default_content_settings.javascript".into(),
+                json!(2),
+            );
+        }
+        if let Some(languages) = languages {
+            prefs.insert("intl.accept_languages".into(), json!(languages));
+        }
+        if !prefs.is_empty() {
+            options["prefs"] = prefs.into();
         }
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));

@@ -636,3 +636,188 @@ fn approval_page_shows_the_request_and_decides_with_the_keyboard() {
     screenshot(&b, "declined");
     assert_eq!(request_status(&h, "p2", &second), "declined");
 }
+
+/// The catalog of `language` (`shared/src/web/i18n/<language>.toml`),
+/// flattened: `section.key` -> text.
+fn catalog(language: &str) -> std::collections::BTreeMap<String, String> {
+    fn flatten(
+        prefix: &str,
+        table: &toml::Table,
+        into: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        for (key, value) in table {
+            let name = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                toml::Value::Table(t) => flatten(&name, t, into),
+                toml::Value::String(s) => {
+                    into.insert(name, s.clone());
+                }
+                other => panic!("{name} is {other:?}, not text"),
+            }
+        }
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../shared/src/web/i18n/{language}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let table: toml::Table = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{language}.toml: {e}"));
+    let mut flat = std::collections::BTreeMap::new();
+    flatten("", &table, &mut flat);
+    flat
+}
+
+/// Asserts that the page shows the message `key` of `messages` (its words
+/// around the placeholders), that it is in `language`, and that no
+/// placeholder or catalog key shows.
+fn assert_shows(
+    b: &Browser,
+    messages: &std::collections::BTreeMap<String, String>,
+    language: &str,
+    keys: &[&str],
+) {
+    let root = b.wait_for("html").expect("the page");
+    assert_eq!(
+        b.attr(&root, "lang").expect("lang").as_deref(),
+        Some(language),
+        "<html lang>"
+    );
+    // WebDriver gives no-break spaces (French punctuation) as spaces.
+    let spaced = |s: &str| s.replace(['\u{a0}', '\u{202f}'], " ");
+    let text = spaced(&b.page_text().expect("text"));
+    for key in keys {
+        let message = messages
+            .get(*key)
+            .unwrap_or_else(|| panic!("{key} in {language}.toml"));
+        for words in spaced(message).split(['{', '}']).step_by(2) {
+            let words = words.trim();
+            assert!(
+                words.is_empty() || text.contains(words),
+                "the {language} page shows {key} ({words:?}):\n{text}"
+            );
+        }
+    }
+    assert!(
+        !text.contains('{') && !text.contains('}'),
+        "a placeholder shows:\n{text}"
+    );
+}
+
+#[test]
+fn every_page_and_email_is_in_the_invites_or_the_browsers_language() {
+    let h = Harness::start();
+    h.setup_partner("p0", false);
+    h.setup_partner("p1", false);
+    for language in ["en", "de", "fr", "nl"] {
+        let messages = catalog(language);
+        let b = start(JavaScript::On);
+
+        // The registration page of an invite with the locale.
+        let mut body = e2e::invite_body(&format!("ada-{language}@globex.example"));
+        body["locale"] = json!(format!("{language}-BE"));
+        let reply = h.post("/api/invites/generate", Some(&h.partner("p0")), &body);
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let invite = reply.json();
+        b.goto(&invite_link(&h, &invite)).expect("open the link");
+        assert_shows(
+            &b,
+            &messages,
+            language,
+            &[
+                "registration.heading",
+                "registration.offer",
+                "registration.submit",
+                "registration.expires",
+                "connection.reseller_with_support",
+                "capability.first_contact",
+                "capability.billing_via_partner",
+                "field.company_name",
+            ],
+        );
+        screenshot(&b, &format!("registration-{language}"));
+
+        // The same link once used: its problem page, in the invite's language.
+        let redeemed = h.post(
+            "/api/invites/redeem",
+            None,
+            &json!({"token": invite["token"]}),
+        );
+        assert_eq!(redeemed.status, 201, "{}", redeemed.body);
+        let org = redeemed.json()["organization_id"]
+            .as_str()
+            .expect("org")
+            .to_string();
+        b.goto(&invite_link(&h, &invite))
+            .expect("open the used link");
+        assert_shows(
+            &b,
+            &messages,
+            language,
+            &[
+                "problem.heading.already_accepted",
+                "problem.text.invite_used",
+            ],
+        );
+        screenshot(&b, &format!("link-used-{language}"));
+
+        // A connection request in the language: its email and its page.
+        let admin = format!("ada-{language}@globex.example");
+        let asked = h.post(
+            "/api/connections",
+            Some(&h.partner("p1")),
+            &json!({"organization_id": org, "connection": "msp", "locale": language}),
+        );
+        assert_eq!(asked.status, 201, "{}", asked.body);
+        let mail = h
+            .received("/mail")
+            .iter()
+            .rev()
+            .map(|m| serde_json::from_slice::<Value>(&m.body).expect("mail JSON"))
+            .find(|m| {
+                m["to"] == admin.as_str()
+                    && m["text"].as_str().is_some_and(|t| t.contains("/connect/"))
+            })
+            .expect("the approval email");
+        let link = approval_link(&h, &admin);
+        let public = link.replacen(h.base(), PUBLIC_BASE, 1);
+        let html = mail["html"].as_str().expect("an HTML part");
+        assert!(
+            html.contains(&public),
+            "the HTML part links to {public}: {html}"
+        );
+        assert!(html.contains(&format!("lang=\"{language}\"")), "{html}");
+        b.goto(&link).expect("open the approval link");
+        assert_shows(
+            &b,
+            &messages,
+            language,
+            &[
+                "approval.offer",
+                "approval.approve",
+                "approval.decline",
+                "connection.msp",
+                "capability.manage_portal",
+            ],
+        );
+        screenshot(&b, &format!("approval-{language}"));
+
+        // No locale: the browser's Accept-Language decides.
+        let accepting =
+            Browser::start_in(JavaScript::On, Some(&format!("{language}-CH,{language}")))
+                .expect("a session");
+        let plain = h.invite("p0", &format!("grace-{language}@globex.example"));
+        accepting
+            .goto(&invite_link(&h, &plain))
+            .expect("open the link");
+        assert_shows(
+            &accepting,
+            &messages,
+            language,
+            &["registration.heading", "registration.submit"],
+        );
+    }
+}
