@@ -23,7 +23,11 @@ fn quick(no_relay: bool) -> Harness {
 fn dispatch(h: &Harness) -> Value {
     let mut total = Value::Null;
     for _ in 0..100 {
-        let reply = h.post("/api/outbox/dispatch", Some(&h.operator()), &serde_json::json!({}));
+        let reply = h.post(
+            "/api/outbox/dispatch",
+            Some(&h.operator()),
+            &serde_json::json!({}),
+        );
         assert_eq!(reply.status, 200, "{}", reply.body);
         total = reply.json();
         if total["more"] == false {
@@ -46,7 +50,10 @@ fn hooks(h: &Harness) -> usize {
 fn deliveries(h: &Harness) -> Vec<Value> {
     let reply = h.get("/api/webhooks/deliveries", Some(&h.partner("p1")));
     assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.json()["items"].as_array().cloned().unwrap_or_default()
+    reply.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -166,7 +173,11 @@ fn an_endpoint_that_answers_gone_is_disabled_until_its_partner_enables_it() {
     dispatch(&h);
     assert_eq!(hooks(&h), 1, "sent to a disabled endpoint");
 
-    let enabled = h.post("/api/webhooks/enable", Some(&h.partner("p1")), &serde_json::json!({}));
+    let enabled = h.post(
+        "/api/webhooks/enable",
+        Some(&h.partner("p1")),
+        &serde_json::json!({}),
+    );
     assert_eq!(enabled.status, 200, "{}", enabled.body);
     assert_ne!(enabled.json()["webhook_health"]["state"], "disabled");
     h.invite("p1", "alan@globex.example");
