@@ -173,6 +173,7 @@ fn the_dispatcher_alone_finishes_what_a_stopped_request_committed() {
             }
         }
     }
+    eprintln!("the dispatcher alone: {cases} cases");
     assert!(cases > 100, "{cases} cases");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
