@@ -1,0 +1,64 @@
+//! Store round trips per request, counted on the in-memory store: each
+//! request's cost in the unit that dominates on a networked store (Redis).
+//! The figures are ceilings: a change that adds a round trip fails here and
+//! says which request grew.
+
+mod support;
+
+use partner_invites::store::testing::CallCounts;
+use support::scenarios::*;
+use support::*;
+
+/// The round trips `op` makes, on the world [`setup`] leaves.
+fn trips(op: Op) -> CallCounts {
+    let w = World::relayed();
+    let c = setup(&w);
+    let before = w.store.calls();
+    block_on(run(&w.app(), op, &c)).unwrap_or_else(|p| panic!("{op:?}: {p}"));
+    let after = w.store.calls();
+    CallCounts {
+        get: after.get - before.get,
+        get_many: after.get_many - before.get_many,
+        set: after.set - before.set,
+        set_many: after.set_many - before.set_many,
+        delete: after.delete - before.delete,
+        increment: after.increment - before.increment,
+        cas: after.cas - before.cas,
+    }
+}
+
+#[test]
+fn each_request_stays_within_its_round_trips() {
+    // Measured 2026-12-02, with the swap verification, the redelivery
+    // index, a webhook and the platform's feed: the goals (generate
+    // 4, a redemption 8) are not met yet. Each sequence slot taken (invite,
+    // email, partner delivery, platform delivery, index entry) is one
+    // increment, and each verified swap a begin and a swap.
+    let ceilings = [
+        (Op::Generate, 12),
+        (Op::RedeemNew, 19),
+        (Op::RedeemExisting, 20),
+        (Op::Request, 16),
+        (Op::Approve, 21),
+        (Op::PutProfile, 6),
+    ];
+    let mut report = Vec::new();
+    let mut over = Vec::new();
+    for (op, ceiling) in ceilings {
+        let t = trips(op);
+        report.push(format!("{op:?}: {} ({t:?})", t.total()));
+        if t.total() > ceiling {
+            over.push(format!(
+                "{op:?}: {} round trips, at most {ceiling}",
+                t.total()
+            ));
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+    assert!(
+        over.is_empty(),
+        "{}\n{}",
+        over.join("\n"),
+        report.join("\n")
+    );
+}
