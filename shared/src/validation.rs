@@ -41,13 +41,14 @@ impl Report {
 
     /// A required text field: present, not blank, within `max` characters, no control characters.
     pub fn required_text(&mut self, pointer: &str, value: Option<&str>, max: usize) -> String {
+        self.max_length(pointer, value, max);
         match value.map(str::trim) {
             None | Some("") => {
                 self.push(pointer, "is required");
                 String::new()
             }
             Some(v) => {
-                self.text_rules(pointer, v, max);
+                self.no_controls(pointer, v);
                 v.to_string()
             }
         }
@@ -60,15 +61,21 @@ impl Report {
         value: Option<&str>,
         max: usize,
     ) -> Option<String> {
+        self.max_length(pointer, value, max);
         let v = value.map(str::trim).filter(|v| !v.is_empty())?;
-        self.text_rules(pointer, v, max);
+        self.no_controls(pointer, v);
         Some(v.to_string())
     }
 
-    fn text_rules(&mut self, pointer: &str, v: &str, max: usize) {
-        if v.chars().count() > max {
+    /// At most `max` characters as sent, surrounding spaces included (as the
+    /// API document's `maxLength` counts them), though they are trimmed off.
+    fn max_length(&mut self, pointer: &str, value: Option<&str>, max: usize) {
+        if value.is_some_and(|v| v.chars().count() > max) {
             self.push(pointer, format!("must be at most {max} characters"));
         }
+    }
+
+    fn no_controls(&mut self, pointer: &str, v: &str) {
         if v.chars().any(char::is_control) {
             self.push(pointer, "must not contain control characters");
         }
@@ -110,6 +117,50 @@ impl Report {
             self.push(pointer, "must be an email address such as name@example.com");
         }
     }
+}
+
+/// An optional member that, when present, must have a value: absent is
+/// `None`, and `null` is refused as a value of the wrong type, as the API
+/// document's types have no null. For
+/// `#[serde(default, deserialize_with = "crate::validation::not_null")]`.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// An optional whole number that, when present, must be one: `7` and `7.0`
+/// alike, as JSON Schema's `integer` counts them; not `7.5`, nor `null`. For
+/// `#[serde(default, deserialize_with = "crate::validation::whole_number")]`.
+pub fn whole_number<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            // Within ±2^53 every whole f64 is exact, and the cast is too.
+            if v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0 {
+                Ok(v as i64)
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    deserializer.deserialize_any(Whole).map(Some)
 }
 
 /// Lowercases the domain; the local part is left as given (it may be case-sensitive).
@@ -306,6 +357,61 @@ pub fn is_id(id: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Optional {
+        #[serde(default, deserialize_with = "not_null")]
+        text: Option<String>,
+        #[serde(default, deserialize_with = "whole_number")]
+        days: Option<i64>,
+    }
+
+    fn optional(json: &str) -> Result<Optional, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn optional_members_may_be_absent_but_not_null() {
+        let absent = optional("{}").expect("absent");
+        assert_eq!((absent.text, absent.days), (None, None));
+        assert_eq!(
+            optional(r#"{"text":"x"}"#).expect("text").text.as_deref(),
+            Some("x")
+        );
+        assert!(optional(r#"{"text":null}"#).is_err());
+        assert!(optional(r#"{"days":null}"#).is_err());
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        assert_eq!(optional(r#"{"days":7}"#).expect("7").days, Some(7));
+        assert_eq!(optional(r#"{"days":7.0}"#).expect("7.0").days, Some(7));
+        assert_eq!(optional(r#"{"days":-1e0}"#).expect("-1e0").days, Some(-1));
+        for bad in ["7.5", "1e300", "18446744073709551615", "\"7\"", "true"] {
+            assert!(optional(&format!(r#"{{"days":{bad}}}"#)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lengths_count_what_was_sent() {
+        let mut report = Report::new();
+        let padded = format!("\n{}", "*".repeat(MAX_TEXT));
+        assert_eq!(
+            report.required_text("/a", Some(&padded), MAX_TEXT),
+            "*".repeat(MAX_TEXT)
+        );
+        assert_eq!(
+            report.optional_text("/b", Some(&" ".repeat(MAX_TEXT + 1)), MAX_TEXT),
+            None
+        );
+        let pointers: Vec<String> = report
+            .finish()
+            .expect_err("both too long")
+            .into_iter()
+            .map(|e| e.pointer)
+            .collect();
+        assert_eq!(pointers, ["/a", "/b"]);
+    }
 
     #[test]
     fn country_list_is_complete() {

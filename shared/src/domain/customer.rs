@@ -76,10 +76,15 @@ pub struct CustomerDetails {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct AddressInput {
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub street: Option<String>,
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub house_number: Option<String>,
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub postcode: Option<String>,
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub city: Option<String>,
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub country: Option<String>,
 }
 
@@ -89,7 +94,9 @@ pub struct AddressInput {
 #[allow(missing_docs)]
 pub struct CompanyInput {
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub address: Option<AddressInput>,
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub vat_id: Option<String>,
 }
 
@@ -108,7 +115,9 @@ pub struct ContactInput {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct BillingInput {
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub phone: Option<String>,
 }
 
@@ -119,6 +128,7 @@ pub struct BillingInput {
 pub struct CustomerInput {
     pub company: Option<CompanyInput>,
     pub contact: Option<ContactInput>,
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub billing: Option<BillingInput>,
 }
 

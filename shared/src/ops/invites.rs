@@ -37,12 +37,16 @@ pub struct CreateInvite {
     /// The customer's details.
     pub customer: Option<CustomerInput>,
     /// Link lifetime in days (default 7, at most 30).
+    #[serde(default, deserialize_with = "crate::validation::whole_number")]
     pub ttl_days: Option<i64>,
     /// Whether to email the contact (default true).
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub send_email: Option<bool>,
     /// Language tag for the email and page.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub locale: Option<String>,
     /// The partner's own reference.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub partner_reference: Option<String>,
 }
 
@@ -525,7 +529,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
     ) -> Result<Page<InviteView>, Problem> {
         let partner = caller.partner_id()?;
         let status = match status {
-            None | Some("") => None,
+            None => None,
             Some(s) => Some(InviteStatus::parse(s).ok_or_else(|| {
                 Problem::new(
                     ProblemKind::Malformed,

@@ -34,10 +34,12 @@ pub struct OrganizationInput {
     /// Its name.
     pub name: Option<String>,
     /// ISO 3166-1 alpha-2.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub country: Option<String>,
     /// Its admins, the first one first (approval links go to it).
     pub admins: Option<Vec<AdminInput>>,
     /// Its own settings, kept as they are.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub settings: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -48,6 +50,7 @@ pub struct AdminInput {
     /// Email (login).
     pub email: Option<String>,
     /// Name.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub name: Option<String>,
 }
 
@@ -60,10 +63,12 @@ pub struct ImportItem {
     /// Its name.
     pub name: Option<String>,
     /// ISO 3166-1 alpha-2.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub country: Option<String>,
     /// Its admins.
     pub admins: Option<Vec<AdminInput>>,
     /// Its settings.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub settings: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

@@ -87,8 +87,10 @@ pub struct RedeemRequest {
     pub token: Option<String>,
     /// For a new organization: corrections and additions to the invited
     /// details, as a JSON merge patch (RFC 7396) over them.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub organization: Option<CustomerPatch>,
     /// To link an organization that exists (needs its admin's bearer token).
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub organization_id: Option<String>,
 }
 

@@ -42,6 +42,7 @@ pub struct NewRequest {
     /// The language of the approval email and page (a BCP 47 tag such as
     /// `de` or `nl-BE`); without one, the email is in English and the page
     /// in the language the admin's browser asks for.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     pub locale: Option<String>,
 }
 
@@ -471,7 +472,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let app = self.app;
         let now = app.now();
         let (locators, next_cursor): (Vec<Locator>, Option<String>) = match status {
-            None | Some("") | Some("pending") => {
+            None | Some("pending") => {
                 let open = app
                     .organizations()
                     .known(&org_id)

@@ -56,14 +56,25 @@ impl PageRequest {
                     )
                 })?,
         };
+        // A cursor is a slot number as `next_cursor` writes it: 1 to 19
+        // digits, no leading zero, no sign (the document's pattern).
         let before = match cursor {
-            None | Some("") => None,
-            Some(c) => Some(c.parse::<u64>().ok().filter(|c| *c >= 1).ok_or_else(|| {
-                Problem::new(
-                    ProblemKind::Malformed,
-                    "cursor must be a value returned as next_cursor",
-                )
-            })?),
+            None => None,
+            Some(c) => Some(
+                Some(c)
+                    .filter(|c| {
+                        (1..=19).contains(&c.len())
+                            && !c.starts_with('0')
+                            && c.bytes().all(|b| b.is_ascii_digit())
+                    })
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        Problem::new(
+                            ProblemKind::Malformed,
+                            "cursor must be a value returned as next_cursor",
+                        )
+                    })?,
+            ),
         };
         Ok(PageRequest { limit, before })
     }
@@ -224,5 +235,14 @@ mod tests {
         assert!(PageRequest::parse(Some("0"), None).is_err());
         assert!(PageRequest::parse(Some("101"), None).is_err());
         assert!(PageRequest::parse(None, Some("x")).is_err());
+        for bad in ["", "0", "007", "+5", "-1", "1.0", "10000000000000000000"] {
+            assert!(PageRequest::parse(None, Some(bad)).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            PageRequest::parse(None, Some("9999999999999999999"))
+                .expect("19 digits")
+                .before,
+            Some(9_999_999_999_999_999_999)
+        );
     }
 }

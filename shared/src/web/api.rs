@@ -528,6 +528,7 @@ async fn approval_page<S: KeyValue, T: Transport>(
 /// bearer authorises it.
 #[derive(Debug, Default, serde::Deserialize)]
 struct Decision {
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
     token: Option<String>,
 }
 
