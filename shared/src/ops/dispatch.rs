@@ -28,8 +28,8 @@ use super::outbox::{Prepared, Profiles};
 use crate::auth::Principal;
 use crate::domain::{Deliverable, DeliveryState, Due, Email, WebhookDelivery};
 use crate::outbound::Transport;
-use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, Slot, keys};
+use crate::problem::Problem;
+use crate::store::{Edit, KeyValue, Slot, keys, parse_limit};
 
 /// How long a dispatcher holds an item it attempts (seconds): longer than
 /// any request lives.
@@ -90,19 +90,7 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
         limit: Option<&str>,
     ) -> Result<DispatchReport, Problem> {
         caller.require_operator()?;
-        let attempts = match limit {
-            None => DEFAULT_BATCH,
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
-                .filter(|l| (1..=MAX_BATCH).contains(l))
-                .ok_or_else(|| {
-                    Problem::new(
-                        ProblemKind::Malformed,
-                        format!("limit must be a whole number from 1 to {MAX_BATCH}"),
-                    )
-                })?,
-        };
+        let attempts = parse_limit(limit, DEFAULT_BATCH, MAX_BATCH)?;
         self.run(
             Budget {
                 attempts,

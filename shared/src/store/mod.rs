@@ -44,7 +44,7 @@ mod spin;
 pub mod testing;
 
 pub use record::Slot;
-pub use sequence::{MAX_FILTER_BATCHES, PageRequest, Sequence, Taken};
+pub use sequence::{MAX_FILTER_BATCHES, PageRequest, Sequence, Taken, parse_limit};
 #[cfg(feature = "spin")]
 pub use spin::SpinStore;
 

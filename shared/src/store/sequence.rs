@@ -40,22 +40,27 @@ impl Default for PageRequest {
     }
 }
 
+/// A `limit` query value: a whole number from 1 to `max`, `default` if absent.
+pub fn parse_limit(limit: Option<&str>, default: usize, max: usize) -> Result<usize, Problem> {
+    match limit {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| {
+                Problem::new(
+                    ProblemKind::Malformed,
+                    format!("limit must be a whole number from 1 to {max}"),
+                )
+            }),
+    }
+}
+
 impl PageRequest {
     /// Parses `limit` and `cursor` query values.
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Problem> {
-        let limit = match limit {
-            None => DEFAULT_PAGE,
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
-                .filter(|l| (1..=MAX_PAGE).contains(l))
-                .ok_or_else(|| {
-                    Problem::new(
-                        ProblemKind::Malformed,
-                        format!("limit must be a whole number from 1 to {MAX_PAGE}"),
-                    )
-                })?,
-        };
+        let limit = parse_limit(limit, DEFAULT_PAGE, MAX_PAGE)?;
         // A cursor is a slot number as `next_cursor` writes it: 1 to 19
         // digits, no leading zero, no sign (the document's pattern).
         let before = match cursor {
