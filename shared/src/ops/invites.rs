@@ -315,6 +315,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
                     EventType::InviteCreated,
                     data,
                     source,
+                    Vec::new(),
                 )
                 .await?,
         );
@@ -601,6 +602,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
                             EventType::InviteRevoked,
                             data,
                             source.clone(),
+                            Vec::new(),
                         )
                         .await?;
                     Ok(event.into_iter().collect())

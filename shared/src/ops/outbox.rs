@@ -159,6 +159,7 @@ pub(crate) fn disabled_note(d: &EndpointDisabled) -> String {
 }
 
 /// Where a delivery goes.
+#[derive(Clone, Copy)]
 struct To<'a> {
     audience: Audience,
     /// The partner whose change it reports.
@@ -203,9 +204,11 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         Ok(Prepared::Email(key, email))
     }
 
-    /// Stages the webhook deliveries of a partner's `event`: to the
-    /// partner's endpoint, if it has one, and to the platform's, if there is
-    /// one. Each takes a slot of its own list.
+    /// Stages the deliveries of a change's `event`: to the partner's
+    /// endpoint, if it has one, and to the platform's, if there is one, with
+    /// the platform's own events of the change (`feed`:
+    /// `organization.registered`, `relationship.created`). The platform's
+    /// slots are taken at once: one round trip however many events.
     pub(crate) async fn event(
         &self,
         writes: &mut Writes,
@@ -213,61 +216,54 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         event: EventType,
         data: serde_json::Value,
         source: Source,
+        feed: Vec<(EventType, serde_json::Value)>,
     ) -> Result<Vec<Prepared>, Problem> {
         let mut items = Vec::new();
+        let partner = profile.partner_id.as_str();
         if let Some(endpoint) = &profile.webhook {
             let to = To {
                 audience: Audience::Partner,
-                partner: &profile.partner_id,
+                partner,
                 url: &endpoint.url,
             };
             let payload =
                 json!({ "type": event, "timestamp": rfc3339(self.app.now()), "data": data });
-            items.push(self.delivery(writes, to, event, payload, &source).await?);
+            let n = keys::deliveries(partner)
+                .take(self.app.records(), 1)
+                .await?
+                .first;
+            items.push(self.delivery(writes, to, n, event, payload, &source)?);
         }
-        items.extend(
-            self.platform_event(writes, &profile.partner_id, event, data, source)
-                .await?,
-        );
-        Ok(items)
-    }
-
-    /// Stages the delivery of `event` to the platform's endpoint, if there
-    /// is one: every partner's events, and the platform's own
-    /// (`organization.registered`, `relationship.created`). The payload names
-    /// the partner.
-    pub(crate) async fn platform_event(
-        &self,
-        writes: &mut Writes,
-        partner: &str,
-        event: EventType,
-        data: serde_json::Value,
-        source: Source,
-    ) -> Result<Option<Prepared>, Problem> {
         let Some(platform) = &self.app.config.platform else {
-            return Ok(None);
+            return Ok(items);
         };
         let to = To {
             audience: Audience::Platform,
             partner,
             url: &platform.url,
         };
-        let payload = json!({
-            "type": event,
-            "timestamp": rfc3339(self.app.now()),
-            "partner_id": partner,
-            "data": data,
-        });
-        self.delivery(writes, to, event, payload, &source)
-            .await
-            .map(Some)
+        let events: Vec<_> = std::iter::once((event, data)).chain(feed).collect();
+        let taken = keys::platform_deliveries()
+            .take(self.app.records(), events.len() as u64)
+            .await?;
+        for (i, (event, data)) in (0..).zip(events) {
+            let payload = json!({
+                "type": event,
+                "timestamp": rfc3339(self.app.now()),
+                "partner_id": partner,
+                "data": data,
+            });
+            items.push(self.delivery(writes, to, taken.nth(i), event, payload, &source)?);
+        }
+        Ok(items)
     }
 
-    /// Takes a slot in the audience's list and stages a queued delivery.
-    async fn delivery(
+    /// Stages a queued delivery in slot `n` of the audience's list.
+    fn delivery(
         &self,
         writes: &mut Writes,
         to: To<'_>,
+        n: u64,
         event: EventType,
         payload: serde_json::Value,
         source: &Source,
@@ -277,7 +273,6 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
             Audience::Partner => keys::deliveries(to.partner),
             Audience::Platform => keys::platform_deliveries(),
         };
-        let n = list.take(records, 1).await?.first;
         let delivery = WebhookDelivery {
             id: DeliveryId::new(n, self.app.random.as_ref()).to_string(),
             partner_id: to.partner.to_string(),

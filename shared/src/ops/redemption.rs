@@ -304,42 +304,27 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             event: stamp.id.clone(),
         };
         let outbox = app.outbox();
-        let mut items = outbox
+        // The platform's feed: what it needs to create the tenant, and the relationship.
+        let partner = &invite.partner_id;
+        let mut feed = Vec::new();
+        if new {
+            let registered = RegistrationView::new(&organization, &invite.id, partner);
+            feed.push((EventType::OrganizationRegistered, to_json(&registered)?));
+        }
+        feed.push((
+            EventType::RelationshipCreated,
+            to_json(&RelationshipView::new(&relationship))?,
+        ));
+        let items = outbox
             .event(
                 &mut writes,
                 &profile,
                 EventType::InviteAccepted,
                 self.invites().event_data(&accepted)?,
-                source.clone(),
+                source,
+                feed,
             )
             .await?;
-        // The platform's feed: what it needs to create the tenant, and the relationship.
-        let partner = &invite.partner_id;
-        if new {
-            let registered = RegistrationView::new(&organization, &invite.id, partner);
-            items.extend(
-                outbox
-                    .platform_event(
-                        &mut writes,
-                        partner,
-                        EventType::OrganizationRegistered,
-                        to_json(&registered)?,
-                        source.clone(),
-                    )
-                    .await?,
-            );
-        }
-        items.extend(
-            outbox
-                .platform_event(
-                    &mut writes,
-                    partner,
-                    EventType::RelationshipCreated,
-                    to_json(&RelationshipView::new(&relationship))?,
-                    source,
-                )
-                .await?,
-        );
         outbox.watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
 

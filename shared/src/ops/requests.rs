@@ -191,6 +191,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                     EventType::ConnectionRequested,
                     event_data(&record, now)?,
                     source,
+                    Vec::new(),
                 )
                 .await?,
         );
@@ -742,29 +743,24 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             key: key.to_string(),
             event: stamp.id.clone(),
         };
-        let mut items: Vec<Prepared> = app
+        let mut feed = Vec::new();
+        if let Some((c, _)) = &connect {
+            feed.push((
+                EventType::RelationshipCreated,
+                to_json(&RelationshipView::new(&c.relationship))?,
+            ));
+        }
+        let items: Vec<Prepared> = app
             .outbox()
             .event(
                 &mut writes,
                 profile,
                 event,
                 event_data(&decided, stamp.at)?,
-                source.clone(),
+                source,
+                feed,
             )
             .await?;
-        if let Some((c, _)) = &connect {
-            items.extend(
-                app.outbox()
-                    .platform_event(
-                        &mut writes,
-                        &record.partner_id,
-                        EventType::RelationshipCreated,
-                        to_json(&RelationshipView::new(&c.relationship))?,
-                        source,
-                    )
-                    .await?,
-            );
-        }
         app.outbox().watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
         let committed = records
