@@ -53,6 +53,32 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// Every kind, in the order of the enum.
+    pub const ALL: [ProblemKind; 19] = {
+        use ProblemKind::*;
+        [
+            Malformed,
+            Unauthenticated,
+            Forbidden,
+            NotFound,
+            MethodNotAllowed,
+            NotAcceptable,
+            InvalidState,
+            AlreadyAccepted,
+            AlreadyConnected,
+            DuplicateRequest,
+            IdempotencyKeyReused,
+            Expired,
+            Revoked,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            ValidationFailed,
+            TooManyRequests,
+            Internal,
+            BadGateway,
+        ]
+    };
+
     /// The HTTP status.
     pub fn status(self) -> u16 {
         use ProblemKind::*;

@@ -624,6 +624,22 @@ mod tests {
         }
     }
 
+    /// Request `id` of a partner to an organization, both named `name`.
+    fn approval_preview(id: &str, name: &str) -> ApprovalPreview {
+        ApprovalPreview {
+            request_id: id.into(),
+            partner_name: name.into(),
+            organization_id: "org_1".into(),
+            organization_name: name.into(),
+            connection: ConnectionType::Msp,
+            connection_label: ConnectionType::Msp.label(),
+            capabilities: Vec::new(),
+            first_contact: FirstContact::Partner,
+            expires_at: Timestamp(1_795_953_600),
+            locale: None,
+        }
+    }
+
     fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
@@ -670,22 +686,7 @@ mod tests {
         assert!(!html.contains("<script>"), "{html}");
 
         for language in Language::ALL {
-            let approval = approval(
-                language,
-                &ApprovalPreview {
-                    request_id: raw.into(),
-                    partner_name: raw.into(),
-                    organization_id: "org_1".into(),
-                    organization_name: raw.into(),
-                    connection: ConnectionType::Msp,
-                    connection_label: ConnectionType::Msp.label(),
-                    capabilities: Vec::new(),
-                    first_contact: FirstContact::Partner,
-                    expires_at: Timestamp(1_795_953_600),
-                    locale: None,
-                },
-                raw,
-            );
+            let approval = approval(language, &approval_preview(raw, raw), raw);
             assert!(
                 approval.contains(&format!(
                     "action=\"/api/connections/{escaped}/approve\"><input type=\"hidden\" name=\"token\" value=\"{escaped}\">"
@@ -699,22 +700,7 @@ mod tests {
             );
             assert!(!approval.contains("<script>"), "{approval}");
         }
-        let approval_en = approval(
-            EN,
-            &ApprovalPreview {
-                request_id: "con_1".into(),
-                partner_name: raw.into(),
-                organization_id: "org_1".into(),
-                organization_name: raw.into(),
-                connection: ConnectionType::Msp,
-                connection_label: ConnectionType::Msp.label(),
-                capabilities: Vec::new(),
-                first_contact: FirstContact::Partner,
-                expires_at: Timestamp(1_795_953_600),
-                locale: None,
-            },
-            "tok",
-        );
+        let approval_en = approval(EN, &approval_preview("con_1", raw), "tok");
         assert!(
             approval_en.contains(&format!("<h1>{escaped} asks to connect to {escaped}</h1>")),
             "{approval_en}"

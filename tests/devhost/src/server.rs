@@ -378,6 +378,16 @@ impl Runtime {
             answer,
             Running::start(&self.running),
         ));
+        let failed = || {
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal-error",
+                &format!(
+                    "component {} failed; see the host log",
+                    loaded.grants.component
+                ),
+            )
+        };
         match answered.await {
             Ok(Ok(response)) => response,
             Ok(Err(Failure::Failed(e))) => {
@@ -385,14 +395,7 @@ impl Runtime {
                     "devhost: component {} failed: {e:?}",
                     loaded.grants.component
                 );
-                problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal-error",
-                    &format!(
-                        "component {} failed; see the host log",
-                        loaded.grants.component
-                    ),
-                )
+                failed()
             }
             Ok(Err(Failure::TimedOut)) => problem(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -408,14 +411,7 @@ impl Runtime {
                     "devhost: component {}: the host's instance task ended without an answer",
                     loaded.grants.component
                 );
-                problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal-error",
-                    &format!(
-                        "component {} failed; see the host log",
-                        loaded.grants.component
-                    ),
-                )
+                failed()
             }
         }
     }

@@ -362,28 +362,6 @@ fn pages(language: Language) -> Vec<(String, String)> {
             page::decided(language, approved),
         ));
     }
-    use ProblemKind::*;
-    let kinds = [
-        Malformed,
-        Unauthenticated,
-        Forbidden,
-        NotFound,
-        MethodNotAllowed,
-        NotAcceptable,
-        InvalidState,
-        AlreadyAccepted,
-        AlreadyConnected,
-        DuplicateRequest,
-        IdempotencyKeyReused,
-        Expired,
-        Revoked,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        ValidationFailed,
-        TooManyRequests,
-        Internal,
-        BadGateway,
-    ];
     let reasons = [
         None,
         Some(Reason::InviteReplaced),
@@ -395,7 +373,7 @@ fn pages(language: Language) -> Vec<(String, String)> {
         Some(Reason::RequestDecided),
     ];
     for about in [About::Invite, About::Request] {
-        for kind in kinds {
+        for kind in ProblemKind::ALL {
             for reason in reasons {
                 let mut problem = Problem::new(kind, "the API's own words");
                 problem.reason = reason;
