@@ -197,6 +197,8 @@ pub enum Reason {
     RequestWithdrawn,
     /// The connection request was approved or declined.
     RequestDecided,
+    /// The relationship a change request concerns has ended.
+    RelationshipEnded,
 }
 
 /// An error answer.

@@ -81,6 +81,27 @@ impl Report {
         }
     }
 
+    /// A required connection type, by its wire name.
+    pub fn required_connection(
+        &mut self,
+        pointer: &str,
+        value: Option<&str>,
+    ) -> Option<crate::capabilities::ConnectionType> {
+        use crate::capabilities::ConnectionType;
+        let Some(name) = value else {
+            self.push(pointer, "is required");
+            return None;
+        };
+        let parsed = ConnectionType::parse(name);
+        if parsed.is_none() {
+            self.push(
+                pointer,
+                "must be msp, reseller_with_support or reseller_without_support",
+            );
+        }
+        parsed
+    }
+
     /// An optional language tag (`en`, `de-CH`): the language of a record's
     /// emails and pages.
     pub fn optional_locale(&mut self, pointer: &str, value: Option<&str>) -> Option<String> {

@@ -7,9 +7,9 @@ use crate::clock::rfc3339;
 use crate::domain::connection::request_status_name;
 use crate::domain::invite::status_name;
 use crate::domain::{
-    Action, Actor, AuditEvent, ConnectionRequest, CustomerDetails, Deliverable, DeliveryAttempt,
-    DeliveryState, Email, EmailStatus, EventType, Invite, InviteId, InviteState, Organization,
-    Relationship, Via, WebhookDelivery,
+    Action, Actor, AuditEvent, ChangeOf, ConnectionRequest, CustomerDetails, Deliverable,
+    DeliveryAttempt, DeliveryState, Email, EmailStatus, EventType, Invite, InviteId, InviteState,
+    Organization, Relationship, Via, WebhookDelivery,
 };
 
 /// A page of a list, newest first.
@@ -31,16 +31,19 @@ pub struct HistoryView {
     at_time: String,
 }
 
-fn history(events: &[AuditEvent]) -> Vec<HistoryView> {
-    events
-        .iter()
-        .map(|e| HistoryView {
+impl HistoryView {
+    fn of(e: &AuditEvent) -> HistoryView {
+        HistoryView {
             action: e.action,
             by: e.by.clone(),
             at: e.at,
             at_time: rfc3339(e.at),
-        })
-        .collect()
+        }
+    }
+}
+
+fn history(events: &[AuditEvent]) -> Vec<HistoryView> {
+    events.iter().map(HistoryView::of).collect()
 }
 
 /// An invite as its partner sees it.
@@ -117,6 +120,27 @@ impl InviteView {
     }
 }
 
+/// A change of connection waiting for the customer admin's approval.
+#[derive(Debug, Serialize)]
+pub struct PendingChangeView {
+    /// The change request.
+    pub request_id: String,
+    /// The connection asked for.
+    pub connection: ConnectionType,
+    /// When the request expires (RFC 3339).
+    pub expires_at: String,
+}
+
+impl PendingChangeView {
+    fn of(r: &Relationship, now: u64) -> Option<PendingChangeView> {
+        r.pending_at(now).map(|p| PendingChangeView {
+            request_id: p.request_id.to_string(),
+            connection: p.to,
+            expires_at: rfc3339(p.expires_at),
+        })
+    }
+}
+
 /// A customer as its partner sees it.
 #[derive(Debug, Serialize)]
 pub struct CustomerView {
@@ -124,7 +148,9 @@ pub struct CustomerView {
     pub organization_id: String,
     /// Its name.
     pub name: String,
-    /// How it is connected.
+    /// `active` or `ended`.
+    pub status: &'static str,
+    /// How it is connected (how it was, once ended).
     pub connection: ConnectionType,
     /// What the connection grants.
     pub capabilities: Vec<Capability>,
@@ -132,6 +158,12 @@ pub struct CustomerView {
     pub first_contact: FirstContact,
     /// Since when (RFC 3339).
     pub since: String,
+    /// When it ended (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// A change of connection waiting for the customer admin's approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_change: Option<PendingChangeView>,
     /// Through which invite or request.
     pub via: Via,
     /// The relationship id.
@@ -139,15 +171,18 @@ pub struct CustomerView {
 }
 
 impl CustomerView {
-    /// Renders a relationship from the partner's side.
-    pub fn new(r: &Relationship) -> CustomerView {
+    /// Renders a relationship from the partner's side at `now`.
+    pub fn new(r: &Relationship, now: u64) -> CustomerView {
         CustomerView {
             organization_id: r.organization_id.to_string(),
             name: r.organization_name.clone(),
+            status: r.status.as_str(),
             connection: r.connection,
             capabilities: r.connection.capabilities(),
             first_contact: r.connection.first_contact(),
             since: rfc3339(r.since),
+            ended_at: r.ended.as_ref().map(|e| rfc3339(e.at)),
+            pending_change: PendingChangeView::of(r, now),
             via: r.via.clone(),
             relationship_id: r.id.to_string(),
         }
@@ -161,7 +196,9 @@ pub struct PartnerView {
     pub partner_id: String,
     /// Its name.
     pub name: String,
-    /// How it is connected.
+    /// `active` or `ended`.
+    pub status: &'static str,
+    /// How it is connected (how it was, once ended).
     pub connection: ConnectionType,
     /// What the connection grants.
     pub capabilities: Vec<Capability>,
@@ -169,20 +206,52 @@ pub struct PartnerView {
     pub first_contact: FirstContact,
     /// Since when (RFC 3339).
     pub since: String,
+    /// When it ended (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// A change of connection waiting for the admin's approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_change: Option<PendingChangeView>,
+    /// The relationship id.
+    pub relationship_id: String,
 }
 
 impl PartnerView {
-    /// Renders a relationship from the organization's side.
-    pub fn new(r: &Relationship) -> PartnerView {
+    /// Renders a relationship from the organization's side at `now`.
+    pub fn new(r: &Relationship, now: u64) -> PartnerView {
         PartnerView {
             partner_id: r.partner_id.clone(),
             name: r.partner_name.clone(),
+            status: r.status.as_str(),
             connection: r.connection,
             capabilities: r.connection.capabilities(),
             first_contact: r.connection.first_contact(),
             since: rfc3339(r.since),
+            ended_at: r.ended.as_ref().map(|e| rfc3339(e.at)),
+            pending_change: PendingChangeView::of(r, now),
+            relationship_id: r.id.to_string(),
         }
     }
+}
+
+/// One line of a relationship's history.
+#[derive(Debug, Serialize)]
+pub struct RelationshipHistoryView {
+    /// The line, as every history shows it.
+    #[serde(flatten)]
+    pub line: HistoryView,
+    /// The connection before a change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<ConnectionType>,
+    /// The connection after a change, or asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<ConnectionType>,
+    /// The change request it concerns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The reason given for an end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A connection request.
@@ -207,6 +276,10 @@ pub struct RequestView {
     /// The language of its approval email and page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// For a change of an existing relationship: which, and its connection
+    /// when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeOf>,
     /// Who did what, when.
     pub history: Vec<HistoryView>,
 }
@@ -224,6 +297,7 @@ impl RequestView {
             created_at: rfc3339(r.created_at()),
             expires_at: rfc3339(r.expires_at),
             locale: r.locale.clone(),
+            change: r.change.clone(),
             history: history(&r.history),
         }
     }
@@ -320,7 +394,8 @@ impl RegistrationView {
     }
 }
 
-/// A relationship as the platform's feed reports it (`relationship.created`).
+/// A relationship with its history, as `GET /api/relationships/:id` answers
+/// it and the `relationship.*` events report it.
 #[derive(Debug, Serialize)]
 pub struct RelationshipView {
     /// The partner.
@@ -330,15 +405,36 @@ pub struct RelationshipView {
     /// The relationship, as the partner's customers list shows it.
     #[serde(flatten)]
     pub customer: CustomerView,
+    /// Who ended it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<Actor>,
+    /// Why, if they said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    /// Who did what, when: created, changed, ended.
+    pub history: Vec<RelationshipHistoryView>,
 }
 
 impl RelationshipView {
-    /// Renders a relationship for the platform.
-    pub fn new(r: &Relationship) -> RelationshipView {
+    /// Renders a relationship at `now`.
+    pub fn new(r: &Relationship, now: u64) -> RelationshipView {
         RelationshipView {
             partner_id: r.partner_id.clone(),
             partner_name: r.partner_name.clone(),
-            customer: CustomerView::new(r),
+            customer: CustomerView::new(r, now),
+            ended_by: r.ended.as_ref().map(|e| e.by.clone()),
+            end_reason: r.ended.as_ref().and_then(|e| e.reason.clone()),
+            history: r
+                .history
+                .iter()
+                .map(|e| RelationshipHistoryView {
+                    line: HistoryView::of(&e.event),
+                    from: e.from,
+                    to: e.to,
+                    request_id: e.request_id.as_ref().map(ToString::to_string),
+                    reason: e.reason.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -58,6 +58,12 @@ pub enum Action {
     Declined,
     /// Withdrawn by the partner.
     Withdrawn,
+    /// A relationship's connection changed.
+    Changed,
+    /// A change of a relationship's connection was asked for.
+    ChangeRequested,
+    /// A relationship ended.
+    Ended,
 }
 
 impl Action {
@@ -71,6 +77,9 @@ impl Action {
             Action::Approved => "approved",
             Action::Declined => "declined",
             Action::Withdrawn => "withdrawn",
+            Action::Changed => "changed",
+            Action::ChangeRequested => "change requested",
+            Action::Ended => "ended",
         }
     }
 }

@@ -49,7 +49,18 @@ pub enum RequestState {
     Refused,
 }
 
-/// A connection request record.
+/// What a change request would change: the relationship, and its
+/// connection when the change was asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeOf {
+    /// The relationship.
+    pub relationship_id: RelationshipId,
+    /// Its connection when asked.
+    pub from: ConnectionType,
+}
+
+/// A connection request record: to connect an organization, or (with
+/// `change`) to change an existing relationship's connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionRequest {
     /// `con_<seq>_<random>`.
@@ -66,6 +77,9 @@ pub struct ConnectionRequest {
     /// partner gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// The relationship a change request would change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeOf>,
     /// Stored state.
     #[serde(flatten)]
     pub state: RequestState,
@@ -120,6 +134,17 @@ impl ConnectionRequest {
             )
             .because(Reason::RequestDecided)),
         }
+    }
+
+    /// Records a decision its relationship made (a change request's), if
+    /// the record does not show it yet; whether it changed.
+    pub fn close(&mut self, state: &RequestState, event: &AuditEvent) -> bool {
+        if !matches!(self.state, RequestState::Pending | RequestState::Proposed) {
+            return false;
+        }
+        self.state = state.clone();
+        self.history.push(event.clone());
+        true
     }
 
     /// Moves a pending request to `state`, recording `action`.

@@ -132,6 +132,19 @@ random_id!(
     "rel"
 );
 
+impl RelationshipId {
+    /// Parses a canonical relationship id (`rel_` and 24 lowercase hex
+    /// digits), so that no other string reaches its key.
+    pub fn parse(id: &str) -> Option<RelationshipId> {
+        let hex = id.strip_prefix("rel_")?;
+        let canonical = hex.len() == 24
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        canonical.then(|| RelationshipId(id.to_string()))
+    }
+}
+
 impl OrganizationId {
     /// The id of the organization a redemption of `invite` registers: the
     /// same for every attempt, so that attempts cut short and racing ones

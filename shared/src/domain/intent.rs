@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::organization::{Organization, Relationship};
+use super::organization::Organization;
+use super::relationship::Relationship;
 
 /// The writes and deliveries a commit still owes. Every step is idempotent:
 /// doing it twice leaves what doing it once does.

@@ -87,6 +87,22 @@ impl Ledger {
         }
     }
 
+    /// Forgets `relationship` if it is the partner's (it ended), so that the
+    /// pair may be connected again; whether it was.
+    pub fn release(&mut self, partner: &str, relationship: &RelationshipId) -> bool {
+        let Some(entry) = self.partners.get_mut(partner) else {
+            return false;
+        };
+        if entry.relationship.as_ref() != Some(relationship) {
+            return false;
+        }
+        entry.relationship = None;
+        if entry.open_request.is_none() {
+            self.partners.remove(partner);
+        }
+        true
+    }
+
     /// Forgets `request` if it is the partner's open one; whether it was.
     pub fn close(&mut self, partner: &str, request: &RequestId) -> bool {
         let Some(entry) = self.partners.get_mut(partner) else {

@@ -11,10 +11,11 @@ pub mod ledger;
 pub mod notification;
 pub mod organization;
 pub mod partner;
+pub mod relationship;
 pub mod schedule;
 
 pub use audit::{Action, Actor, AuditEvent, Stamp};
-pub use connection::{ConnectionRequest, RequestState, RequestStatus};
+pub use connection::{ChangeOf, ConnectionRequest, RequestState, RequestStatus};
 pub use customer::{CustomerDetails, CustomerInput};
 pub use ids::{
     DeliveryId, EmailId, InviteId, OrganizationId, PartnerId, RelationshipId, RequestId,
@@ -26,8 +27,12 @@ pub use notification::{
     Audience, Deliverable, DeliveryAttempt, DeliveryState, Due, Email, EmailStatus, EventType,
     Source, WebhookDelivery,
 };
-pub use organization::{AdminContact, Organization, OrganizationSource, Relationship, Via};
+pub use organization::{AdminContact, Organization, OrganizationSource};
 pub use partner::{EndpointDisabled, PartnerProfile, WebhookEndpoint};
+pub use relationship::{
+    Change, Closing, Ended, PendingChange, Relationship, RelationshipEvent, RelationshipIntent,
+    RelationshipStatus, Via,
+};
 pub use schedule::{Schedule, Verdict};
 
 use serde::{Deserialize, Serialize};

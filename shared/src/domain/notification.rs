@@ -97,6 +97,12 @@ pub enum EventType {
     /// A partner and an organization were connected (the platform's feed only).
     #[serde(rename = "relationship.created")]
     RelationshipCreated,
+    /// A relationship's connection changed (at once, or by an approval).
+    #[serde(rename = "relationship.changed")]
+    RelationshipChanged,
+    /// A relationship ended.
+    #[serde(rename = "relationship.ended")]
+    RelationshipEnded,
 }
 
 /// Who a webhook delivery goes to.

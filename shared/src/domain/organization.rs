@@ -1,10 +1,9 @@
-//! A customer organization and the relationship that ties it to a partner.
+//! A customer organization on the platform.
 
 use serde::{Deserialize, Serialize};
 
 use super::customer::CustomerDetails;
-use super::ids::{InviteId, OrganizationId, RelationshipId, RequestId};
-use crate::capabilities::ConnectionType;
+use super::ids::OrganizationId;
 
 /// A customer organization on the platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,42 +55,4 @@ impl OrganizationSource {
     pub fn is_registered(&self) -> bool {
         *self == OrganizationSource::Registered
     }
-}
-
-/// How a relationship came to be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Via {
-    /// A redeemed invite.
-    Invite {
-        /// The invite.
-        id: InviteId,
-    },
-    /// An approved connection request.
-    ConnectionRequest {
-        /// The request.
-        id: RequestId,
-    },
-}
-
-/// A partner connected to a customer organization. Immutable once written,
-/// so the copies in the partner's and the organization's lists cannot diverge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Relationship {
-    /// `rel_<random>`.
-    pub id: RelationshipId,
-    /// The partner.
-    pub partner_id: String,
-    /// The partner's display name at the time.
-    pub partner_name: String,
-    /// The organization.
-    pub organization_id: OrganizationId,
-    /// The organization's company name at the time.
-    pub organization_name: String,
-    /// How they are connected.
-    pub connection: ConnectionType,
-    /// Since when (Unix seconds).
-    pub since: u64,
-    /// Through which invite or request.
-    pub via: Via,
 }

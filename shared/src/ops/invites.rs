@@ -103,22 +103,7 @@ impl CreateInvite {
     /// Checks every field at once against the partner's profile.
     fn validate(&self, profile: &PartnerProfile) -> Result<ValidInvite, Problem> {
         let mut report = Report::new();
-        let connection = match self.connection.as_deref() {
-            None => {
-                report.push("/connection", "is required");
-                None
-            }
-            Some(c) => {
-                let parsed = ConnectionType::parse(c);
-                if parsed.is_none() {
-                    report.push(
-                        "/connection",
-                        "must be msp, reseller_with_support or reseller_without_support",
-                    );
-                }
-                parsed
-            }
-        };
+        let connection = report.required_connection("/connection", self.connection.as_deref());
         let mut customer = self
             .customer
             .clone()

@@ -7,7 +7,7 @@
 //! | [`App::invites`] | a partner's invites: create, resend, revoke, read, list | [`invites`] |
 //! | [`App::redemption`] | opening and redeeming an invite link | [`redemption`] |
 //! | [`App::organizations`] | the organizations known here and their ledgers: registered, told by the platform, named by a token | [`organizations`] |
-//! | [`App::relationships`] | relationships between partners and organizations, and both lists | [`relationships`] |
+//! | [`App::relationships`] | relationships between partners and organizations: both lists, changes, ends | [`relationships`] |
 //! | [`App::requests`] | connection requests to existing organizations | [`requests`] |
 //! | [`App::partners`] | a partner's profile | [`partner`] |
 //! | [`App::outbox`] | emails and webhook deliveries | [`outbox`] |
@@ -36,8 +36,8 @@ pub use organizations::{ImportItem, OrganizationInput, Organizations};
 pub use outbox::Outbox;
 pub use partner::{Partners, ProfileUpdate, ProfileView};
 pub use redemption::{LabelledCapability, RedeemPreview, RedeemRequest, Redeemed, Redemption};
-pub use relationships::Relationships;
-pub use requests::{ApprovalPreview, Authority, InboxView, NewRequest, Requests};
+pub use relationships::{ChangeConnection, Changed, EndRelationship, Relationships, StatusFilter};
+pub use requests::{ApprovalPreview, Authority, ChangePreview, InboxView, NewRequest, Requests};
 
 pub use crate::store::PageRequest;
 pub use crate::view::Page;
@@ -182,7 +182,7 @@ impl<S: KeyValue, T: Transport> App<S, T> {
         Organizations { app: self }
     }
 
-    /// Relationships: created, and listed on both sides.
+    /// Relationships: created, listed on both sides, changed and ended.
     pub fn relationships(&self) -> Relationships<'_, S, T> {
         Relationships { app: self }
     }
@@ -226,6 +226,10 @@ impl<S: KeyValue, T: Transport> App<S, T> {
                     use crate::domain::RequestState::{Pending, Proposed};
                     r.intent.is_none() && !matches!(r.state, Pending | Proposed)
                 }))
+            }
+            Some(keys::Commit::Relationship { id }) => {
+                let r = self.relationships().finish(&id).await?;
+                Ok(r.is_none_or(|r| r.intent.is_none()))
             }
             None => Err(Problem::new(
                 ProblemKind::Internal,

@@ -297,7 +297,12 @@ impl<S: KeyValue, T: Transport> Organizations<'_, S, T> {
             Some(known) => known,
             None => self.named_by_token(&id, caller).await?,
         };
-        if known.ledger.relationship(partner).is_some() {
+        let relationships = self.app.relationships();
+        if relationships
+            .connected(&known.ledger, partner)
+            .await?
+            .is_some()
+        {
             return Err(Problem::new(
                 ProblemKind::AlreadyConnected,
                 "your organization is already connected to this partner",

@@ -40,15 +40,20 @@ pub struct LabelledCapability {
 }
 
 impl LabelledCapability {
+    /// A capability with its label.
+    pub fn new(capability: Capability) -> LabelledCapability {
+        LabelledCapability {
+            capability,
+            label: capability.label(),
+        }
+    }
+
     /// The matrix column of `connection`, labelled.
     pub fn column(connection: ConnectionType) -> Vec<LabelledCapability> {
         connection
             .capabilities()
             .into_iter()
-            .map(|capability| LabelledCapability {
-                capability,
-                label: capability.label(),
-            })
+            .map(LabelledCapability::new)
             .collect()
     }
 }
@@ -282,6 +287,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             Via::Invite {
                 id: invite.id.clone(),
             },
+            by.clone(),
         );
         let outcome = InviteState::Accepted {
             organization_id: organization.id.clone(),
@@ -295,7 +301,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
         let mut writes = Writes::new();
         let reserved = app
             .relationships()
-            .reserve(&mut writes, &invite.partner_id, &organization.id, &key)
+            .reserve(&mut writes, &relationship, &key)
             .await?;
         let mut accepted = invite.clone();
         accepted.accept(claims.generation, outcome.clone(), &stamp)?;
@@ -313,7 +319,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
         }
         feed.push((
             EventType::RelationshipCreated,
-            to_json(&RelationshipView::new(&relationship))?,
+            to_json(&RelationshipView::new(&relationship, now))?,
         ));
         let items = outbox
             .event(
@@ -351,7 +357,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             Ok(i) => i,
             Err(problem) => {
                 app.relationships()
-                    .release(&invite.partner_id, &organization.id, reserved)
+                    .release(&connect.relationship, reserved)
                     .await?;
                 app.outbox().abandon(&items).await?;
                 return Err(problem);

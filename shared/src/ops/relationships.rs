@@ -1,26 +1,104 @@
 //! Organizations and the relationships that tie them to partners: the
-//! organization's [`Ledger`], and the two lists a relationship appears in
-//! (the partner's customers, the organization's partners).
+//! organization's [`Ledger`], each relationship's own record, and the two
+//! lists a relationship appears in (the partner's customers, the
+//! organization's partners).
 //!
 //! A commit that creates a relationship (a redemption, an approval) first
-//! [`reserve`](Relationships::reserve)s its two list slots, which then hold
-//! placeholders naming the commit; after the commit,
+//! [`reserve`](Relationships::reserve)s its record and its two list slots,
+//! which then hold placeholders naming the commit; after the commit,
 //! [`connect`](Relationships::connect) writes the ledger, the organization
 //! (when new) and both list entries. Both steps are idempotent, and a list
 //! that meets a placeholder has the commit finished before it shows the slot.
+//!
+//! A relationship's later transitions (a change of connection, its end) are
+//! one verified swap of its record ([`Relationships::transition`]), which
+//! carries in its intent what must follow: the ledger freed, the change
+//! request decided, the events delivered. Whoever reads the record next
+//! finishes what a request cut short left.
+
+use serde::Deserialize;
 
 use super::organizations::no_ledger;
+use super::outbox::{Prepared, keys_of};
+use super::redemption::to_json;
 use super::{App, Page, PageRequest};
 use crate::auth::Principal;
 use crate::capabilities::ConnectionType;
+use crate::domain::relationship::difference;
 use crate::domain::{
-    Connect, Ledger, Organization, OrganizationId, PartnerProfile, Relationship, RelationshipId,
-    Via,
+    Action, Actor, Change, Connect, EventType, Ledger, Organization, PartnerProfile, Relationship,
+    RelationshipEvent, RelationshipId, RelationshipStatus, Source, Stamp, Via,
 };
 use crate::outbound::Transport;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, Sequence, Writes, keys, record};
-use crate::view::{CustomerView, PartnerView};
+use crate::validation::Report;
+use crate::view::{CustomerView, PartnerView, RelationshipView, RequestView};
+
+/// The longest reason for an end.
+pub const MAX_REASON: usize = 500;
+
+/// `POST /api/relationships/:id/end` body.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndRelationship {
+    /// Why, for the other side and the history.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/relationships/:id/change` body.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeConnection {
+    /// The connection to change to.
+    pub connection: Option<String>,
+    /// The language of the approval email and page, when the change needs
+    /// the customer admin's approval.
+    #[serde(default, deserialize_with = "crate::validation::not_null")]
+    pub locale: Option<String>,
+}
+
+/// What a change of connection came to.
+#[derive(Debug)]
+pub enum Changed {
+    /// It only took capabilities away: made at once (200).
+    Made(RelationshipView),
+    /// It adds capabilities: a change request waits for the customer
+    /// admin's approval (202).
+    Asked(RequestView),
+}
+
+/// Which relationships a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Every one (the default).
+    All,
+    /// Only those of this status.
+    Only(RelationshipStatus),
+}
+
+impl StatusFilter {
+    /// Parses `?status=`: `active`, `ended` or `all`.
+    pub fn parse(status: Option<&str>) -> Result<StatusFilter, Problem> {
+        match status {
+            None | Some("all") => Ok(StatusFilter::All),
+            Some("active") => Ok(StatusFilter::Only(RelationshipStatus::Active)),
+            Some("ended") => Ok(StatusFilter::Only(RelationshipStatus::Ended)),
+            Some(_) => Err(Problem::new(
+                ProblemKind::Malformed,
+                "status must be active, ended or all",
+            )),
+        }
+    }
+
+    fn keeps(self, r: &Relationship) -> bool {
+        match self {
+            StatusFilter::All => true,
+            StatusFilter::Only(status) => r.status == status,
+        }
+    }
+}
 
 /// Organizations and relationships.
 pub struct Relationships<'a, S, T> {
@@ -45,7 +123,9 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         organization: &Organization,
         connection: ConnectionType,
         via: Via,
+        by: Actor,
     ) -> Relationship {
+        let created = self.app.stamp(by).event(Action::Created);
         Relationship {
             id: RelationshipId::new(self.app.random.as_ref()),
             partner_id: profile.partner_id.clone(),
@@ -55,19 +135,31 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             connection,
             since: self.app.now(),
             via,
+            status: RelationshipStatus::Active,
+            ended: None,
+            pending_change: None,
+            history: vec![RelationshipEvent::plain(created)],
+            intent: None,
         }
     }
 
-    /// Takes the two list slots of a relationship between `partner` and
-    /// `organization`, staging placeholders that name the commit at `commit`.
+    /// Stages the record of `relationship` and takes its two list slots,
+    /// staging placeholders that name the commit at `commit`. (The record is
+    /// written before anything names it; only the commit makes it count.)
     pub(crate) async fn reserve(
         &self,
         writes: &mut Writes,
-        partner: &str,
-        organization: &OrganizationId,
+        relationship: &Relationship,
         commit: &str,
     ) -> Result<Reserved, Problem> {
         let records = self.app.records();
+        let partner = relationship.partner_id.as_str();
+        let organization = &relationship.organization_id;
+        records.stage(
+            writes,
+            keys::relationship(relationship.id.as_str()),
+            relationship,
+        )?;
         let customers = keys::customers(partner);
         let partners = keys::org_partners(organization.as_str());
         let reserved = Reserved {
@@ -82,16 +174,17 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         Ok(reserved)
     }
 
-    /// Deletes reserved slots: their commit was refused.
+    /// Deletes a reserved record and slots: their commit was refused, or
+    /// joined a relationship made by another.
     pub(crate) async fn release(
         &self,
-        partner: &str,
-        organization: &OrganizationId,
+        relationship: &Relationship,
         reserved: Reserved,
     ) -> Result<(), Problem> {
         let slots = [
-            keys::customers(partner).slot(reserved.customer),
-            keys::org_partners(organization.as_str()).slot(reserved.partner),
+            keys::relationship(relationship.id.as_str()),
+            keys::customers(&relationship.partner_id).slot(reserved.customer),
+            keys::org_partners(relationship.organization_id.as_str()).slot(reserved.partner),
         ];
         Ok(self.app.records().release(&slots).await?)
     }
@@ -128,25 +221,34 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             }
             return Ok(None);
         }
-        let joined = records
-            .update(&ledger_key, |current: Option<Ledger>| {
-                let mut ledger = current.ok_or_else(|| no_ledger(&r.organization_id))?;
-                let before = ledger.clone();
-                match ledger.connect(&r.partner_id, &r.id) {
-                    Err(existing) => Ok(Edit::Keep(Some(existing))),
-                    Ok(()) if ledger == before => Ok(Edit::Keep(None)),
-                    Ok(()) => Ok(Edit::Write(ledger, None)),
-                }
-            })
-            .await?;
+        let enter = async || {
+            records
+                .update(&ledger_key, |current: Option<Ledger>| {
+                    let mut ledger = current.ok_or_else(|| no_ledger(&r.organization_id))?;
+                    let before = ledger.clone();
+                    match ledger.connect(&r.partner_id, &r.id) {
+                        Err(existing) => Ok(Edit::Keep(Some(existing))),
+                        Ok(()) if ledger == before => Ok(Edit::Keep(None)),
+                        Ok(()) => Ok(Edit::Write(ledger, None)),
+                    }
+                })
+                .await
+        };
+        let mut joined = enter().await?;
+        // The ledger may still name a relationship that ended (its request
+        // died before freeing it): free it, and enter this one.
+        if let Some(existing) = &joined
+            && self.ended(existing).await?
+        {
+            joined = enter().await?;
+        }
         match joined {
             Some(existing) => {
                 let reserved = Reserved {
                     customer: connect.customer_slot,
                     partner: connect.partner_slot,
                 };
-                self.release(&r.partner_id, &r.organization_id, reserved)
-                    .await?;
+                self.release(r, reserved).await?;
                 Ok(Some(existing))
             }
             None => {
@@ -177,10 +279,11 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
     pub async fn customers(
         &self,
         caller: &Principal,
+        status: StatusFilter,
         page: PageRequest,
     ) -> Result<Page<CustomerView>, Problem> {
         let partner = caller.partner_id()?;
-        self.list(keys::customers(partner), page, CustomerView::new)
+        self.list(keys::customers(partner), status, page, CustomerView::new)
             .await
     }
 
@@ -188,19 +291,28 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
     pub async fn partners(
         &self,
         caller: &Principal,
+        status: StatusFilter,
         page: PageRequest,
     ) -> Result<Page<PartnerView>, Problem> {
         let organization = caller.organization_id()?;
-        self.list(keys::org_partners(organization), page, PartnerView::new)
-            .await
+        self.list(
+            keys::org_partners(organization),
+            status,
+            page,
+            PartnerView::new,
+        )
+        .await
     }
 
-    /// A page of one side's relationships; placeholders met are finished first.
+    /// A page of one side's relationships as they stand; placeholders met
+    /// are finished first. The filter applies to the page read, so a page
+    /// may hold fewer items than asked for and still have a next one.
     async fn list<V>(
         &self,
         side: Sequence,
+        status: StatusFilter,
         page: PageRequest,
-        view: fn(&Relationship) -> V,
+        view: fn(&Relationship, u64) -> V,
     ) -> Result<Page<V>, Problem> {
         let (items, next_cursor) = side
             .page(
@@ -210,9 +322,313 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
                 async |commit: &str| self.app.finish(commit).await,
             )
             .await?;
+        let now = self.app.now();
+        let current = self.standing(items).await?;
         Ok(Page {
-            items: items.iter().map(view).collect(),
+            items: current
+                .iter()
+                .filter(|r| status.keeps(r))
+                .map(|r| view(r, now))
+                .collect(),
             next_cursor,
         })
+    }
+
+    /// The records of listed relationships, in one read: each as it stands
+    /// (a list entry is the relationship as it was created), finished if a
+    /// transition left it unfinished.
+    async fn standing(&self, listed: Vec<Relationship>) -> Result<Vec<Relationship>, Problem> {
+        let ids: Vec<RelationshipId> = listed.iter().map(|r| r.id.clone()).collect();
+        let mut current = self.records(&ids).await?.into_iter().peekable();
+        let mut standing = Vec::with_capacity(listed.len());
+        for copy in listed {
+            standing.push(match current.next_if(|r| r.id == copy.id) {
+                // What a transition left owed is finished by whoever meets it.
+                Some(r) if r.intent.is_some() => self.settle(r, None, None).await?,
+                Some(r) => r,
+                None => copy,
+            });
+        }
+        Ok(standing)
+    }
+
+    /// The records of relationships `ids`, in one read (those that have one).
+    pub(crate) async fn records(
+        &self,
+        ids: &[RelationshipId],
+    ) -> Result<Vec<Relationship>, Problem> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| keys::relationship(id.as_str()))
+            .collect();
+        let found = self.app.records().read_many(&keys).await?;
+        let mut records = Vec::with_capacity(ids.len());
+        for (key, value) in keys.iter().zip(found) {
+            if let Some(r) = record::decode::<Relationship>(key, value.as_deref())?.record() {
+                records.push(r);
+            }
+        }
+        Ok(records)
+    }
+
+    /// A relationship's record, with what its last transition left owed
+    /// carried out.
+    pub(crate) async fn current(
+        &self,
+        id: &RelationshipId,
+    ) -> Result<Option<Relationship>, Problem> {
+        let key = keys::relationship(id.as_str());
+        match self.app.records().get::<Relationship>(&key).await? {
+            Some(r) if &r.id == id => Ok(Some(self.settle(r, None, None).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Finishes the relationship `id` if a transition left it unfinished.
+    pub(crate) async fn finish(
+        &self,
+        id: &RelationshipId,
+    ) -> Result<Option<Relationship>, Problem> {
+        self.current(id).await
+    }
+
+    /// A relationship the caller is a side of (an operator is of every
+    /// one); any other id is not found.
+    pub(crate) async fn load(&self, caller: &Principal, id: &str) -> Result<Relationship, Problem> {
+        let not_found = || Problem::not_found("relationship");
+        let id = RelationshipId::parse(id).ok_or_else(not_found)?;
+        let r = self.current(&id).await?.ok_or_else(not_found)?;
+        let side = match caller {
+            Principal::Partner { partner_id, .. } => *partner_id == r.partner_id,
+            Principal::CustomerAdmin {
+                organization_id, ..
+            } => *organization_id == r.organization_id.as_str(),
+            Principal::Operator { .. } => true,
+        };
+        if side { Ok(r) } else { Err(not_found()) }
+    }
+
+    /// Whether the ledger's `existing` relationship has ended; if so, the
+    /// ledger is freed of it.
+    async fn ended(&self, existing: &RelationshipId) -> Result<bool, Problem> {
+        match self.current(existing).await? {
+            Some(r) if !r.is_active() => {
+                self.free(&r).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The relationship the ledger names for `partner`, if it still holds:
+    /// one that ended is freed from the ledger now.
+    pub(crate) async fn connected(
+        &self,
+        ledger: &Ledger,
+        partner: &str,
+    ) -> Result<Option<RelationshipId>, Problem> {
+        match ledger.relationship(partner) {
+            Some(id) if !self.ended(id).await? => Ok(Some(id.clone())),
+            _ => Ok(None),
+        }
+    }
+
+    /// Takes an ended relationship out of its organization's ledger.
+    async fn free(&self, r: &Relationship) -> Result<(), Problem> {
+        self.app
+            .records()
+            .update(
+                &keys::ledger(r.organization_id.as_str()),
+                |current: Option<Ledger>| {
+                    let Some(mut ledger) = current else {
+                        return Ok(Edit::Keep(()));
+                    };
+                    if ledger.release(&r.partner_id, &r.id) {
+                        Ok(Edit::Write(ledger, ()))
+                    } else {
+                        Ok(Edit::Keep(()))
+                    }
+                },
+            )
+            .await
+    }
+
+    /// `GET /api/relationships/:id`.
+    pub async fn get(&self, caller: &Principal, id: &str) -> Result<RelationshipView, Problem> {
+        let r = self.load(caller, id).await?;
+        Ok(RelationshipView::new(&r, self.app.now()))
+    }
+
+    /// `POST /api/relationships/:id/end`: the partner, the customer's admin
+    /// or an operator ends it, at once.
+    pub async fn end(
+        &self,
+        caller: &Principal,
+        id: &str,
+        input: EndRelationship,
+    ) -> Result<RelationshipView, Problem> {
+        let mut report = Report::new();
+        let reason = report.optional_text("/reason", input.reason.as_deref(), MAX_REASON);
+        report.finish().map_err(Problem::validation)?;
+        let r = self.load(caller, id).await?;
+        let stamp = self.app.stamp(caller.actor());
+        let ended = self
+            .transition(r, Change::End { reason }, &stamp, |r| {
+                Ok(Some((
+                    EventType::RelationshipEnded,
+                    to_json(&RelationshipView::new(r, stamp.at))?,
+                )))
+            })
+            .await?;
+        Ok(RelationshipView::new(&ended, self.app.now()))
+    }
+
+    /// `POST /api/relationships/:id/change`: the partner asks for another
+    /// connection. One that only takes capabilities away is made at once;
+    /// one that adds any waits for the customer admin's approval.
+    pub async fn change(
+        &self,
+        caller: &Principal,
+        id: &str,
+        input: ChangeConnection,
+    ) -> Result<Changed, Problem> {
+        caller.partner_id()?;
+        let mut report = Report::new();
+        let to = report.required_connection("/connection", input.connection.as_deref());
+        let locale = report.optional_locale("/locale", input.locale.as_deref());
+        report.finish().map_err(Problem::validation)?;
+        let to = to.unwrap_or(ConnectionType::ResellerWithoutSupport);
+        let r = self.load(caller, id).await?;
+        let (gained, _) = difference(r.connection, to);
+        if !gained.is_empty() {
+            let asked = self
+                .app
+                .requests()
+                .ask_change(caller, r, to, locale)
+                .await?;
+            return Ok(Changed::Asked(asked));
+        }
+        let stamp = self.app.stamp(caller.actor());
+        let change = Change::Connection { to, request: None };
+        let changed = self
+            .transition(r, change, &stamp, |r| {
+                Ok(Some((
+                    EventType::RelationshipChanged,
+                    to_json(&RelationshipView::new(r, stamp.at))?,
+                )))
+            })
+            .await?;
+        Ok(Changed::Made(RelationshipView::new(
+            &changed,
+            self.app.now(),
+        )))
+    }
+
+    /// Makes `change` of `r`: refused before any write if the relationship
+    /// does not allow it; else the event (`event` of the relationship as it
+    /// will stand) is prepared, the record swapped once (verified, and
+    /// checked again on the record as it then is), and what follows carried
+    /// out.
+    pub(crate) async fn transition(
+        &self,
+        r: Relationship,
+        change: Change,
+        stamp: &Stamp,
+        event: impl FnOnce(&Relationship) -> Result<Option<(EventType, serde_json::Value)>, Problem>,
+    ) -> Result<Relationship, Problem> {
+        let app = self.app;
+        let records = app.records();
+        let key = keys::relationship(r.id.as_str());
+        let mut next = r.clone();
+        next.apply(&change, stamp)?;
+        let mut items: Vec<Prepared> = Vec::new();
+        let mut profile = None;
+        if let Some((event, data)) = event(&next)? {
+            let p = app.partners().profile(&r.partner_id).await?;
+            let mut writes = Writes::new();
+            let source = Source {
+                key: key.clone(),
+                event: stamp.id.clone(),
+            };
+            items = app
+                .outbox()
+                .event(&mut writes, &p, event, data, source, Vec::new())
+                .await?;
+            app.outbox().watch(&mut writes, &items).await?;
+            records.put_all(writes).await?;
+            profile = Some(p);
+        }
+        let committed = records
+            .update(&key, |current: Option<Relationship>| {
+                let mut now = current
+                    .filter(|c| c.id == r.id)
+                    .ok_or_else(|| Problem::not_found("relationship"))?;
+                let closed = now.apply(&change, stamp)?;
+                let intent = now.intent.get_or_insert_with(Default::default);
+                intent.free_ledger |= matches!(change, Change::End { .. });
+                intent.close_requests.extend(closed);
+                intent.deliver.extend(keys_of(&items));
+                Ok(Edit::Write(now.clone(), now))
+            })
+            .await;
+        match committed {
+            Ok(committed) => self.settle(committed, Some(items), profile.as_ref()).await,
+            Err(problem) => {
+                app.outbox().abandon(&items).await?;
+                Err(problem)
+            }
+        }
+    }
+
+    /// Carries out what the relationship's intent owes (each step
+    /// idempotent) and clears what was done.
+    async fn settle(
+        &self,
+        r: Relationship,
+        items: Option<Vec<Prepared>>,
+        profile: Option<&PartnerProfile>,
+    ) -> Result<Relationship, Problem> {
+        let Some(owed) = r.intent.clone() else {
+            return Ok(r);
+        };
+        let app = self.app;
+        if owed.free_ledger {
+            self.free(&r).await?;
+        }
+        for closing in &owed.close_requests {
+            app.requests().close(&r.partner_id, closing).await?;
+        }
+        match items {
+            Some(items) => app.outbox().deliver(items, profile).await?,
+            None => app.outbox().deliver_keys(&owed.deliver).await?,
+        };
+        app.records()
+            .update(
+                &keys::relationship(r.id.as_str()),
+                |current: Option<Relationship>| {
+                    let mut now = current
+                        .filter(|c| c.id == r.id)
+                        .ok_or_else(|| Problem::not_found("relationship"))?;
+                    let Some(intent) = now.intent.as_mut() else {
+                        return Ok(Edit::Keep(now));
+                    };
+                    intent.free_ledger &= !owed.free_ledger;
+                    intent
+                        .close_requests
+                        .retain(|c| !owed.close_requests.contains(c));
+                    intent.deliver.retain(|k| !owed.deliver.contains(k));
+                    if !intent.free_ledger
+                        && intent.close_requests.is_empty()
+                        && intent.deliver.is_empty()
+                    {
+                        now.intent = None;
+                    }
+                    Ok(Edit::Write(now.clone(), now))
+                },
+            )
+            .await
     }
 }

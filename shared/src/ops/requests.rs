@@ -17,10 +17,11 @@ use crate::auth::Principal;
 use crate::capabilities::{ConnectionType, FirstContact};
 use crate::clock::Timestamp;
 use crate::domain::connection::DEFAULT_REQUEST_TTL_DAYS;
+use crate::domain::relationship::difference;
 use crate::domain::{
-    Action, Actor, Connect, ConnectionRequest, EventType, Intent, Ledger, Locator, OpenRequest,
-    Organization, OrganizationId, PartnerProfile, Relationship, RequestId, RequestState, Source,
-    Stamp, Via,
+    Action, Actor, Change, ChangeOf, Closing, Connect, ConnectionRequest, EventType, Intent,
+    Ledger, Locator, OpenRequest, Organization, OrganizationId, PartnerProfile, PendingChange,
+    Relationship, RequestId, RequestState, Source, Stamp, Via,
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
@@ -67,9 +68,41 @@ pub struct ApprovalPreview {
     pub first_contact: FirstContact,
     /// When the request expires (RFC 3339 in JSON).
     pub expires_at: Timestamp,
+    /// For a change of an existing relationship: what changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangePreview>,
     /// The request's locale, for the page (not in JSON).
     #[serde(skip)]
     pub locale: Option<String>,
+}
+
+/// What a change of connection changes, for the approval page.
+#[derive(Debug, Serialize)]
+pub struct ChangePreview {
+    /// The relationship.
+    pub relationship_id: String,
+    /// Its connection now.
+    pub from: ConnectionType,
+    /// Its label.
+    pub from_label: &'static str,
+    /// What the change adds.
+    pub gained: Vec<LabelledCapability>,
+    /// What it takes away.
+    pub lost: Vec<LabelledCapability>,
+}
+
+impl ChangePreview {
+    /// What changing as `change` says, to `to`, changes.
+    pub fn of(change: &ChangeOf, to: ConnectionType) -> ChangePreview {
+        let (gained, lost) = difference(change.from, to);
+        ChangePreview {
+            relationship_id: change.relationship_id.to_string(),
+            from: change.from,
+            from_label: change.from.label(),
+            gained: gained.into_iter().map(LabelledCapability::new).collect(),
+            lost: lost.into_iter().map(LabelledCapability::new).collect(),
+        }
+    }
 }
 
 /// A request as the admin of the organization asked sees it: who asks.
@@ -99,7 +132,7 @@ pub struct Requests<'a, S, T> {
 
 /// What a decision makes of a pending request.
 enum Decision {
-    Approve(Relationship),
+    Approve(Box<Relationship>),
     Decline,
 }
 
@@ -117,20 +150,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         if !raw_id.is_empty() && !is_id(&raw_id) {
             report.push("/organization_id", "is not an organization id");
         }
-        let connection = match request.connection.as_deref().map(ConnectionType::parse) {
-            Some(Some(c)) => Some(c),
-            Some(None) => {
-                report.push(
-                    "/connection",
-                    "must be msp, reseller_with_support or reseller_without_support",
-                );
-                None
-            }
-            None => {
-                report.push("/connection", "is required");
-                None
-            }
-        };
+        let connection = report.required_connection("/connection", request.connection.as_deref());
         let locale = report.optional_locale("/locale", request.locale.as_deref());
         report.finish().map_err(Problem::validation)?;
         let connection = connection.unwrap_or(ConnectionType::ResellerWithoutSupport);
@@ -144,7 +164,12 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             .known(&org_id)
             .await?
             .ok_or_else(|| Problem::not_found("organization"))?;
-        if known.ledger.relationship(partner).is_some() {
+        if app
+            .relationships()
+            .connected(&known.ledger, partner)
+            .await?
+            .is_some()
+        {
             return Err(already_connected());
         }
         // The ledger's open entry is checked against the request itself: one
@@ -158,6 +183,65 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             stale = Some(open.id.clone());
         }
 
+        let records = app.records();
+        let (key, mut record, items, profile) = self
+            .propose(caller, &known.organization, connection, locale, None)
+            .await?;
+
+        // The commit: the ledger enters the request as the pair's open one.
+        let open = OpenRequest {
+            id: record.id.clone(),
+            expires_at: record.expires_at,
+        };
+        let entered = records
+            .update(&keys::ledger(org_id.as_str()), |current: Option<Ledger>| {
+                let mut ledger = current.ok_or_else(|| {
+                    Problem::new(ProblemKind::Internal, "the organization lost its ledger")
+                })?;
+                if ledger.relationship(partner).is_some() {
+                    return Ok(Edit::Keep(Err(already_connected())));
+                }
+                if let Some(o) = ledger.open_request(partner, now)
+                    && o.id != open.id
+                    && Some(&o.id) != stale.as_ref()
+                {
+                    return Ok(Edit::Keep(Err(duplicate())));
+                }
+                ledger
+                    .partners
+                    .entry(partner.to_string())
+                    .or_default()
+                    .open_request = Some(open.clone());
+                Ok(Edit::Write(ledger, Ok(())))
+            })
+            .await?;
+        if let Err(refused) = entered {
+            record.state = RequestState::Refused;
+            records.put(&key, &record).await?;
+            app.outbox().abandon(&items).await?;
+            return Err(refused);
+        }
+        let record = self
+            .settle(&key, record, Some(items), Some(&profile), true)
+            .await?;
+        Ok(RequestView::new(&record, now))
+    }
+
+    /// Writes a new request `proposed` (shown nowhere) with its approval
+    /// email and `connection.requested` event queued, its locator and its
+    /// entry in the organization's list: everything its commit will refer to.
+    async fn propose(
+        &self,
+        caller: &Principal,
+        organization: &Organization,
+        connection: ConnectionType,
+        locale: Option<String>,
+        change: Option<ChangeOf>,
+    ) -> Result<(String, ConnectionRequest, Vec<Prepared>, PartnerProfile), Problem> {
+        let app = self.app;
+        let partner = caller.partner_id()?;
+        let org_id = &organization.id;
+        let now = app.now();
         let profile = app.partners().profile(partner).await?;
         let records = app.records();
         let n = keys::requests(partner).take(records, 1).await?.first;
@@ -169,6 +253,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             connection,
             expires_at: now + u64::from(DEFAULT_REQUEST_TTL_DAYS) * 86_400,
             locale,
+            change,
             state: RequestState::Proposed,
             history: vec![stamp.event(Action::Created)],
             intent: None,
@@ -180,7 +265,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         };
         let mut writes = Writes::new();
         let mut items = vec![
-            self.approval_email(&mut writes, &record, &known.organization, &profile, &source)
+            self.approval_email(&mut writes, &record, organization, &profile, &source)
                 .await?,
         ];
         items.extend(
@@ -223,37 +308,49 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         )?;
         app.outbox().watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
+        Ok((key, record, items, profile))
+    }
 
-        // The commit: the ledger enters the request as the pair's open one.
-        let open = OpenRequest {
-            id: record.id.clone(),
-            expires_at: record.expires_at,
+    /// Asks the customer admin to approve a change of `relationship`'s
+    /// connection to `to` (one that adds capabilities): the request is
+    /// proposed, then the relationship's record takes it as its pending
+    /// change (the commit: one waiting change per relationship).
+    pub(crate) async fn ask_change(
+        &self,
+        caller: &Principal,
+        relationship: Relationship,
+        to: ConnectionType,
+        locale: Option<String>,
+    ) -> Result<RequestView, Problem> {
+        let app = self.app;
+        let now = app.now();
+        // Refused before anything is written if the relationship cannot take it.
+        relationship.check_ask(to, now)?;
+        let known = app
+            .organizations()
+            .known(&relationship.organization_id)
+            .await?
+            .ok_or_else(|| Problem::not_found("relationship"))?;
+        let change = ChangeOf {
+            relationship_id: relationship.id.clone(),
+            from: relationship.connection,
         };
-        let entered = records
-            .update(&keys::ledger(org_id.as_str()), |current: Option<Ledger>| {
-                let mut ledger = current.ok_or_else(|| {
-                    Problem::new(ProblemKind::Internal, "the organization lost its ledger")
-                })?;
-                if ledger.relationship(partner).is_some() {
-                    return Ok(Edit::Keep(Err(already_connected())));
-                }
-                if let Some(o) = ledger.open_request(partner, now)
-                    && o.id != open.id
-                    && Some(&o.id) != stale.as_ref()
-                {
-                    return Ok(Edit::Keep(Err(duplicate())));
-                }
-                ledger
-                    .partners
-                    .entry(partner.to_string())
-                    .or_default()
-                    .open_request = Some(open.clone());
-                Ok(Edit::Write(ledger, Ok(())))
-            })
+        let (key, mut record, items, profile) = self
+            .propose(caller, &known.organization, to, locale, Some(change))
             .await?;
-        if let Err(refused) = entered {
+        let ask = Change::Ask(PendingChange {
+            request_id: record.id.clone(),
+            to,
+            expires_at: record.expires_at,
+        });
+        let stamp = app.stamp(caller.actor());
+        let asked = app
+            .relationships()
+            .transition(relationship, ask, &stamp, |_| Ok(None))
+            .await;
+        if let Err(refused) = asked {
             record.state = RequestState::Refused;
-            records.put(&key, &record).await?;
+            app.records().put(&key, &record).await?;
             app.outbox().abandon(&items).await?;
             return Err(refused);
         }
@@ -304,6 +401,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             organization: &organization.details.company.name,
             vendor: &self.app.config.vendor_name,
             connection: record.connection,
+            from: record.change.as_ref().map(|c| c.from),
             link: &link,
             expires_at: record.expires_at,
         });
@@ -334,18 +432,8 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
     ) -> Result<ConnectionRequest, Problem> {
         let app = self.app;
         let proposed = record.state == RequestState::Proposed;
-        if proposed && !entered {
-            let known = app.organizations().known(&record.organization_id).await?;
-            let open = known.as_ref().and_then(|k| {
-                k.ledger
-                    .partners
-                    .get(&record.partner_id)?
-                    .open_request
-                    .as_ref()
-            });
-            if open.is_none_or(|o| o.id != record.id) {
-                return Ok(record);
-            }
+        if proposed && !entered && !self.entered(&record).await? {
+            return Ok(record);
         }
         let intent = record.intent.clone().unwrap_or_default();
         if !proposed && record.intent.is_none() {
@@ -380,6 +468,79 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             .await
     }
 
+    /// Whether the commit of a `proposed` request was made: the ledger took
+    /// it as the pair's open request, or (a change request) its relationship
+    /// took it as its pending change.
+    async fn entered(&self, record: &ConnectionRequest) -> Result<bool, Problem> {
+        let app = self.app;
+        if let Some(change) = &record.change {
+            let relationship = app.relationships().current(&change.relationship_id).await?;
+            return Ok(relationship.is_some_and(|r| {
+                r.history
+                    .iter()
+                    .any(|e| e.request_id.as_ref() == Some(&record.id))
+            }));
+        }
+        let known = app.organizations().known(&record.organization_id).await?;
+        let open = known.as_ref().and_then(|k| {
+            k.ledger
+                .partners
+                .get(&record.partner_id)?
+                .open_request
+                .as_ref()
+        });
+        Ok(open.is_some_and(|o| o.id == record.id))
+    }
+
+    /// A pending change request as its relationship decided it: when the
+    /// relationship's record shows a decision (approved, declined,
+    /// withdrawn, ended), carrying out its intent records it on the request.
+    async fn refresh(
+        &self,
+        key: &str,
+        record: ConnectionRequest,
+    ) -> Result<ConnectionRequest, Problem> {
+        let Some(change) = &record.change else {
+            return Ok(record);
+        };
+        if record.state != RequestState::Pending {
+            return Ok(record);
+        }
+        let relationship = self
+            .app
+            .relationships()
+            .current(&change.relationship_id)
+            .await?;
+        if relationship.is_none_or(|r| r.decision_of(&record.id).is_none()) {
+            return Ok(record);
+        }
+        Ok(self
+            .app
+            .records()
+            .get::<ConnectionRequest>(key)
+            .await?
+            .filter(|r| r.id == record.id)
+            .unwrap_or(record))
+    }
+
+    /// Records on a change request the decision its relationship made.
+    pub(crate) async fn close(&self, partner: &str, closing: &Closing) -> Result<(), Problem> {
+        let key = keys::request(partner, closing.request_id.slot());
+        self.app
+            .records()
+            .update(&key, |current: Option<ConnectionRequest>| {
+                let Some(mut r) = current.filter(|r| r.id == closing.request_id) else {
+                    return Ok(Edit::Keep(()));
+                };
+                if r.close(&closing.state, &closing.event) {
+                    Ok(Edit::Write(r, ()))
+                } else {
+                    Ok(Edit::Keep(()))
+                }
+            })
+            .await
+    }
+
     /// Finishes the request at `slot` if a commit left it unfinished.
     pub(crate) async fn finish(
         &self,
@@ -403,7 +564,10 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let id = RequestId::parse(id).ok_or_else(|| Problem::not_found("connection request"))?;
         let key = keys::request(partner, id.slot());
         let record = match self.app.records().get::<ConnectionRequest>(&key).await? {
-            Some(r) if r.id == id => Some(self.settle(&key, r, None, None, false).await?),
+            Some(r) if r.id == id => {
+                let r = self.settle(&key, r, None, None, false).await?;
+                Some(self.refresh(&key, r).await?)
+            }
             _ => None,
         };
         Ok((key, record))
@@ -440,12 +604,13 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             .await?;
         let mut views = Vec::with_capacity(items.len());
         for r in items {
+            let key = requests.slot(r.id.slot());
             let r = if r.state == RequestState::Proposed || r.intent.is_some() {
-                let key = requests.slot(r.id.slot());
                 self.settle(&key, r, None, None, false).await?
             } else {
                 r
             };
+            let r = self.refresh(&key, r).await?;
             if r.opened() {
                 views.push(RequestView::new(&r, now));
             }
@@ -474,25 +639,39 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let now = app.now();
         let (locators, next_cursor): (Vec<Locator>, Option<String>) = match status {
             None | Some("pending") => {
-                let open = app
+                let ledger = app
                     .organizations()
                     .known(&org_id)
                     .await?
-                    .map(|k| {
-                        k.ledger
-                            .partners
-                            .into_iter()
-                            .filter_map(|(partner_id, e)| {
-                                e.open_request
-                                    .filter(|o| o.expires_at > now)
-                                    .map(|o| Locator {
-                                        partner_id,
-                                        request_id: Some(o.id),
-                                    })
-                            })
-                            .collect()
-                    })
+                    .map(|k| k.ledger)
                     .unwrap_or_default();
+                let mut open: Vec<Locator> = ledger
+                    .partners
+                    .iter()
+                    .filter_map(|(partner_id, e)| {
+                        e.open_request
+                            .as_ref()
+                            .filter(|o| o.expires_at > now)
+                            .map(|o| Locator {
+                                partner_id: partner_id.clone(),
+                                request_id: Some(o.id.clone()),
+                            })
+                    })
+                    .collect();
+                // Changes of existing relationships wait on the relationships.
+                let connected: Vec<_> = ledger
+                    .partners
+                    .values()
+                    .filter_map(|e| e.relationship.clone())
+                    .collect();
+                for r in app.relationships().records(&connected).await? {
+                    if let Some(p) = r.pending_at(now) {
+                        open.push(Locator {
+                            partner_id: r.partner_id.clone(),
+                            request_id: Some(p.request_id.clone()),
+                        });
+                    }
+                }
                 (open, None)
             }
             Some("all") => {
@@ -536,6 +715,13 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
     pub async fn withdraw(&self, caller: &Principal, id: &str) -> Result<RequestView, Problem> {
         let partner = caller.partner_id()?;
         let (key, record) = self.opened(partner, id).await?;
+        if record.change.is_some() {
+            let drop = Change::Drop {
+                request: record.id.clone(),
+                action: Action::Withdrawn,
+            };
+            return self.decide_change(record, caller.actor(), drop).await;
+        }
         let stamp = self.app.stamp(caller.actor());
         let record = self
             .app
@@ -630,6 +816,10 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             capabilities: LabelledCapability::column(record.connection),
             first_contact: record.connection.first_contact(),
             expires_at: Timestamp(record.expires_at),
+            change: record
+                .change
+                .as_ref()
+                .map(|c| ChangePreview::of(c, record.connection)),
             locale: record.locale,
         })
     }
@@ -644,12 +834,24 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let (key, record, actor) = self.for_decision(id, &authority).await?;
         let app = self.app;
         record.check_open(app.now())?;
+        if record.change.is_some() {
+            let approve = Change::Connection {
+                to: record.connection,
+                request: Some(record.id.clone()),
+            };
+            return self.decide_change(record, actor, approve).await;
+        }
         let known = app
             .organizations()
             .known(&record.organization_id)
             .await?
             .ok_or_else(|| Problem::not_found("organization"))?;
-        if known.ledger.relationship(&record.partner_id).is_some() {
+        if app
+            .relationships()
+            .connected(&known.ledger, &record.partner_id)
+            .await?
+            .is_some()
+        {
             return Err(Problem::new(
                 ProblemKind::AlreadyConnected,
                 "this partner is already connected",
@@ -663,13 +865,14 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             Via::ConnectionRequest {
                 id: record.id.clone(),
             },
+            actor.clone(),
         );
         self.decide(
             &key,
             record,
             actor,
             &profile,
-            Decision::Approve(relationship),
+            Decision::Approve(Box::new(relationship)),
         )
         .await
     }
@@ -681,9 +884,63 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         authority: Authority<'_>,
     ) -> Result<RequestView, Problem> {
         let (key, record, actor) = self.for_decision(id, &authority).await?;
+        if record.change.is_some() {
+            let drop = Change::Drop {
+                request: record.id.clone(),
+                action: Action::Declined,
+            };
+            return self.decide_change(record, actor, drop).await;
+        }
         let profile = self.app.partners().profile(&record.partner_id).await?;
         self.decide(&key, record, actor, &profile, Decision::Decline)
             .await
+    }
+
+    /// A decision on a change request: made on its relationship's record
+    /// (one swap decides between it, the partner's withdrawal and the
+    /// relationship's end), which then records it on the request.
+    /// Approval reports `relationship.changed`, a decline
+    /// `connection.declined`; a withdrawal, as for any request, nothing.
+    async fn decide_change(
+        &self,
+        record: ConnectionRequest,
+        actor: Actor,
+        change: Change,
+    ) -> Result<RequestView, Problem> {
+        let app = self.app;
+        let not_found = || Problem::not_found("connection request");
+        let of = record.change.as_ref().ok_or_else(not_found)?;
+        let relationship = app
+            .relationships()
+            .current(&of.relationship_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let stamp = app.stamp(actor);
+        let declined = matches!(
+            change,
+            Change::Drop {
+                action: Action::Declined,
+                ..
+            }
+        );
+        let approved = matches!(change, Change::Connection { .. });
+        app.relationships()
+            .transition(relationship, change, &stamp, |r| {
+                if approved {
+                    let view = RelationshipView::new(r, stamp.at);
+                    return Ok(Some((EventType::RelationshipChanged, to_json(&view)?)));
+                }
+                if declined {
+                    let mut decided = record.clone();
+                    decided.close(&RequestState::Declined, &stamp.event(Action::Declined));
+                    let data = event_data(&decided, stamp.at)?;
+                    return Ok(Some((EventType::ConnectionDeclined, data)));
+                }
+                Ok(None)
+            })
+            .await?;
+        let (_, decided) = self.load(&record.partner_id, record.id.as_str()).await?;
+        Ok(RequestView::new(&decided.ok_or_else(not_found)?, app.now()))
     }
 
     /// The admin's decision: prepare (the relationship's slots, the event),
@@ -718,16 +975,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             Decision::Approve(relationship) => {
                 let reserved = app
                     .relationships()
-                    .reserve(
-                        &mut writes,
-                        &record.partner_id,
-                        &record.organization_id,
-                        key,
-                    )
+                    .reserve(&mut writes, &relationship, key)
                     .await?;
                 Some((
                     Connect {
-                        relationship,
+                        relationship: *relationship,
                         customer_slot: reserved.customer,
                         partner_slot: reserved.partner,
                         organization: None,
@@ -747,7 +999,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         if let Some((c, _)) = &connect {
             feed.push((
                 EventType::RelationshipCreated,
-                to_json(&RelationshipView::new(&c.relationship))?,
+                to_json(&RelationshipView::new(&c.relationship, stamp.at))?,
             ));
         }
         let items: Vec<Prepared> = app
@@ -778,9 +1030,9 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let committed = match committed {
             Ok(r) => r,
             Err(problem) => {
-                if let Some((_, reserved)) = connect {
+                if let Some((c, reserved)) = connect {
                     app.relationships()
-                        .release(&record.partner_id, &record.organization_id, reserved)
+                        .release(&c.relationship, reserved)
                         .await?;
                 }
                 app.outbox().abandon(&items).await?;

@@ -10,12 +10,13 @@
 //! | `p/<partner>/inv/seq`, `p/<partner>/inv/<n>` | invite counter, [`Invite`](crate::domain::Invite) `n` |
 //! | `p/<partner>/idem/<sha256 of key>` | idempotency claim counter: the request that takes 1 creates the invite |
 //! | `p/<partner>/idem/<sha256 of key>/rec` | what that request creates (the invite and its outbox items), written before it creates them |
-//! | `p/<partner>/cust/seq`, `p/<partner>/cust/<n>` | customer counter, [`Relationship`](crate::domain::Relationship) as the partner lists it |
+//! | `p/<partner>/cust/seq`, `p/<partner>/cust/<n>` | customer counter, [`Relationship`](crate::domain::Relationship) as it was created, listed by the partner |
 //! | `p/<partner>/con/seq`, `p/<partner>/con/<n>` | request counter, [`ConnectionRequest`](crate::domain::ConnectionRequest) |
 //! | `p/<partner>/msg/seq`, `p/<partner>/msg/<n>` | webhook delivery counter, [`WebhookDelivery`](crate::domain::WebhookDelivery) |
+//! | `rel/<relationship>` | [`Relationship`](crate::domain::Relationship): the relationship as it stands (status, connection, history), one record to compare-and-swap |
 //! | `o/<org>` | [`Organization`](crate::domain::Organization) |
 //! | `o/<org>/ptn/ledger` | [`Ledger`](crate::domain::Ledger): the organization's partners and open requests, one record to compare-and-swap |
-//! | `o/<org>/ptn/seq`, `o/<org>/ptn/<n>` | the organization's partners ([`Relationship`](crate::domain::Relationship) copies) |
+//! | `o/<org>/ptn/seq`, `o/<org>/ptn/<n>` | the organization's partners ([`Relationship`](crate::domain::Relationship)s as they were created) |
 //! | `o/<org>/con/seq`, `o/<org>/con/<n>` | the requests made to the organization ([`Locator`](crate::domain::Locator)s with the request id) |
 //! | `rl/<scope>/<digest of subject>/<window>` | a rate counter (deleted by the next window's first request) |
 //! | `platform/msg/seq`, `platform/msg/<n>` | deliveries to the platform's endpoint ([`WebhookDelivery`](crate::domain::WebhookDelivery)) |
@@ -78,6 +79,11 @@ pub fn request_locator(request_id: &str) -> String {
 /// A partner's webhook deliveries.
 pub fn deliveries(partner: &str) -> Sequence {
     Sequence::new(format!("p/{partner}/msg"))
+}
+
+/// A relationship as it stands.
+pub fn relationship(id: &str) -> String {
+    format!("rel/{id}")
 }
 
 /// An organization.
@@ -148,10 +154,18 @@ pub enum Commit {
         /// The request's slot.
         slot: u64,
     },
+    /// `rel/<relationship>`.
+    Relationship {
+        /// The relationship.
+        id: crate::domain::RelationshipId,
+    },
 }
 
 /// What kind of commit record `key` is, if any.
 pub fn commit(key: &str) -> Option<Commit> {
+    if let Some(id) = key.strip_prefix("rel/") {
+        return crate::domain::RelationshipId::parse(id).map(|id| Commit::Relationship { id });
+    }
     let rest = key.strip_prefix("p/")?;
     let (partner, rest) = rest.split_once('/')?;
     let (kind, n) = rest.split_once('/')?;
@@ -190,5 +204,11 @@ mod tests {
         assert_eq!(commit(&invites("p1").counter()), None);
         assert_eq!(commit("p/p1/inv/03"), None);
         assert_eq!(commit(&customers("p1").slot(1)), None);
+        let id = "rel_0123456789abcdef01234567";
+        assert_eq!(
+            commit(&relationship(id)),
+            crate::domain::RelationshipId::parse(id).map(|id| Commit::Relationship { id })
+        );
+        assert_eq!(commit("rel/rel_x"), None);
     }
 }

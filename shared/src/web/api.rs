@@ -12,8 +12,9 @@ use crate::auth::Principal;
 use crate::capabilities;
 use crate::ops::organizations::Outcome;
 use crate::ops::{
-    App, Authority, CreateInvite, IdempotencyKey, ImportItem, NewRequest, OrganizationInput,
-    PageRequest, ProfileUpdate, RedeemRequest, parse_json,
+    App, Authority, ChangeConnection, Changed, CreateInvite, EndRelationship, IdempotencyKey,
+    ImportItem, NewRequest, OrganizationInput, PageRequest, ProfileUpdate, RedeemRequest,
+    StatusFilter, parse_json,
 };
 use crate::ops::{Quota, Scope};
 use crate::outbound::Transport;
@@ -194,8 +195,9 @@ dispatch!(
         ListCustomers => respond(
             200,
             async {
+                let status = StatusFilter::parse(req.query_param("status").as_deref())?;
                 app.relationships()
-                    .customers(&caller(app, req).await?, page_request(req)?)
+                    .customers(&caller(app, req).await?, status, page_request(req)?)
                     .await
             }
             .await,
@@ -203,8 +205,9 @@ dispatch!(
         ListPartners => respond(
             200,
             async {
+                let status = StatusFilter::parse(req.query_param("status").as_deref())?;
                 app.relationships()
-                    .partners(&caller(app, req).await?, page_request(req)?)
+                    .partners(&caller(app, req).await?, status, page_request(req)?)
                     .await
             }
             .await,
@@ -272,6 +275,28 @@ dispatch!(
             }
             .await,
         ),
+        GetRelationship => respond(
+            200,
+            async { app.relationships().get(&caller(app, req).await?, id).await }.await,
+        ),
+        EndRelationship => respond(
+            200,
+            async {
+                let input: EndRelationship = parse_json(req.json_body()?)?;
+                app.relationships().end(&caller(app, req).await?, id, input).await
+            }
+            .await,
+        ),
+        ChangeRelationship => match async {
+            let input: ChangeConnection = parse_json(req.json_body()?)?;
+            app.relationships().change(&caller(app, req).await?, id, input).await
+        }
+        .await
+        {
+            Ok(Changed::Made(relationship)) => Outgoing::json(200, &relationship),
+            Ok(Changed::Asked(request)) => Outgoing::json(202, &request),
+            Err(problem) => Outgoing::problem(&problem),
+        },
     }
 );
 

@@ -108,6 +108,8 @@ pub struct ApprovalRequest<'a> {
     pub vendor: &'a str,
     /// The connection asked for.
     pub connection: ConnectionType,
+    /// For a change of an existing relationship: its connection now.
+    pub from: Option<ConnectionType>,
     /// The approval link.
     pub link: &'a str,
     /// When the request expires (Unix seconds).
@@ -122,10 +124,14 @@ pub fn approval_request(m: &ApprovalRequest<'_>) -> Message {
         organization,
         vendor,
         connection,
+        from,
         link,
         expires_at,
     } = *m;
     let expires = l.date_time(expires_at);
+    if let Some(from) = from {
+        return change_request(m, from);
+    }
     let subject = l.text(
         Msg::EmailApprovalSubject,
         &[("partner", partner), ("organization", organization)],
@@ -147,6 +153,44 @@ pub fn approval_request(m: &ApprovalRequest<'_>) -> Message {
             l.text(Msg::EmailApprovalExpires, &[("date", &expires)]),
         ]),
     ];
+    write(l, subject, &blocks)
+}
+
+/// The approval email of a change of connection: what it adds and what it
+/// takes away.
+fn change_request(m: &ApprovalRequest<'_>, from: ConnectionType) -> Message {
+    let l = m.language;
+    let names = [("partner", m.partner), ("organization", m.organization)];
+    let subject = l.text(Msg::EmailApprovalChangeSubject, &names);
+    let (gained, lost) = crate::domain::relationship::difference(from, m.connection);
+    let list = |intro: Msg, capabilities: Vec<crate::capabilities::Capability>| {
+        Block::List(
+            l.text(intro, &[]),
+            capabilities.into_iter().map(|c| l.capability(c)).collect(),
+        )
+    };
+    let expires = l.date_time(m.expires_at);
+    let mut blocks = vec![
+        Block::Paragraph(vec![l.text(Msg::EmailApprovalGreeting, &[])]),
+        Block::Paragraph(vec![l.text(
+            Msg::EmailApprovalChangeIntro,
+            &[
+                ("partner", m.partner),
+                ("organization", m.organization),
+                ("vendor", m.vendor),
+                ("from", l.connection(from)),
+                ("to", l.connection(m.connection)),
+            ],
+        )]),
+        list(Msg::EmailApprovalGains, gained),
+    ];
+    if !lost.is_empty() {
+        blocks.push(list(Msg::EmailApprovalLoses, lost));
+    }
+    blocks.push(Block::Link(l.text(Msg::EmailApprovalAction, &[]), m.link));
+    blocks.push(Block::Paragraph(vec![
+        l.text(Msg::EmailApprovalExpires, &[("date", &expires)]),
+    ]));
     write(l, subject, &blocks)
 }
 
@@ -333,6 +377,7 @@ mod tests {
             organization: "Globex GmbH",
             vendor: "Cloudvendor",
             connection: ConnectionType::Msp,
+            from: None,
             link: "https://app.example/connect/pi1.k1.abc",
             expires_at: 1_795_305_600 + 9 * 86_400 + 13 * 3600,
         });

@@ -18,7 +18,7 @@ use super::i18n::{Language, Msg, field_error};
 use crate::capabilities::Capability;
 use crate::clock::{Timestamp, rfc3339};
 use crate::domain::customer::{CustomerDetails, CustomerPatch, Patch};
-use crate::ops::{ApprovalPreview, RedeemPreview, RedeemRequest, Redeemed};
+use crate::ops::{ApprovalPreview, LabelledCapability, RedeemPreview, RedeemRequest, Redeemed};
 use crate::problem::{FieldError, Problem, ProblemKind, Reason};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
@@ -28,7 +28,9 @@ button{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem;border-radius:.4rem;b
 button.secondary{background:#fff;color:#245}button:focus,input:focus{outline:3px solid #f90;outline-offset:2px}\
 .grants li::marker{content:'\\2713  '}.muted{color:#555}.problem{border-left:4px solid #b00;padding-left:1rem}\
 .problem h2{font-size:1.15rem}.problem a{color:#b00}.field-error{color:#b00;font-weight:600;margin:.1rem 0}\
-input[aria-invalid=true]{border:2px solid #b00}.actions{display:flex;gap:1rem;flex-wrap:wrap;margin-top:1rem}.actions button{margin-top:0}";
+input[aria-invalid=true]{border:2px solid #b00}.actions{display:flex;gap:1rem;flex-wrap:wrap;margin-top:1rem}.actions button{margin-top:0}\
+.change{display:flex;gap:2rem;flex-wrap:wrap}.change section{flex:1 1 14rem}.change h2{font-size:1.1rem}\
+.losses li::marker{content:'\\2212  '}";
 
 /// The name of the hidden field that carries a page's language to the page
 /// answering its form.
@@ -482,20 +484,54 @@ pub fn approval(language: Language, p: &ApprovalPreview, token: &str) -> String 
             }
         }
     };
-    let main = html! {
-        h1 {
-            (language.html(Msg::ApprovalHeading, &[
-                ("partner", plain(&p.partner_name)),
-                ("organization", plain(&p.organization_name)),
-            ]))
-        }
-        p { (language.html(Msg::ApprovalOffer, &[("connection", strong(language.connection(p.connection)))])) }
-        (grants(language, p.capabilities.iter().map(|c| c.capability)))
+    let names = [
+        ("partner", plain(&p.partner_name)),
+        ("organization", plain(&p.organization_name)),
+    ];
+    let actions = html! {
         p { (language.html(Msg::ApprovalExpires, &[("date", time(language, p.expires_at))])) }
         div class="actions" {
             (decision("approve", Msg::ApprovalApprove, None))
             (decision("decline", Msg::ApprovalDecline, Some("secondary")))
         }
+    };
+    if let Some(change) = &p.change {
+        let column = |heading: Msg, class: &str, capabilities: &[LabelledCapability]| {
+            html! {
+                section {
+                    h2 { (language.get(heading)) }
+                    @if capabilities.is_empty() {
+                        p class="muted" { (language.get(Msg::ApprovalNothing)) }
+                    } @else {
+                        ul class=(class) {
+                            @for c in capabilities { li { (language.capability(c.capability)) } }
+                        }
+                    }
+                }
+            }
+        };
+        let main = html! {
+            h1 { (language.html(Msg::ApprovalChangeHeading, &names)) }
+            p {
+                (language.html(Msg::ApprovalChangeOffer, &[
+                    ("from", strong(language.connection(change.from))),
+                    ("to", strong(language.connection(p.connection))),
+                ]))
+            }
+            div class="change" {
+                (column(Msg::ApprovalGained, "grants", &change.gained))
+                (column(Msg::ApprovalLost, "losses", &change.lost))
+            }
+            (actions)
+        };
+        let title = language.html(Msg::ApprovalChangeTitle, &names[..1]);
+        return layout(language, title, main);
+    }
+    let main = html! {
+        h1 { (language.html(Msg::ApprovalHeading, &names)) }
+        p { (language.html(Msg::ApprovalOffer, &[("connection", strong(language.connection(p.connection)))])) }
+        (grants(language, p.capabilities.iter().map(|c| c.capability)))
+        (actions)
     };
     let title = language.html(Msg::ApprovalTitle, &[("partner", plain(&p.partner_name))]);
     layout(language, title, main)
@@ -543,6 +579,7 @@ pub fn problem(language: Language, about: About, p: &Problem) -> String {
         }
         (Some(Reason::RequestWithdrawn), ..) => Msg::ProblemTextRequestWithdrawn,
         (Some(Reason::RequestDecided), ..) => Msg::ProblemTextRequestDecided,
+        (Some(Reason::RelationshipEnded), ..) => Msg::ProblemTextRelationshipEnded,
         (None, NotFound, About::Invite) => Msg::ProblemTextInviteNotFound,
         (None, NotFound, About::Request) => Msg::ProblemTextRequestNotFound,
         (None, Revoked, _) => Msg::ProblemTextLinkRevoked,
@@ -636,6 +673,7 @@ mod tests {
             capabilities: Vec::new(),
             first_contact: FirstContact::Partner,
             expires_at: Timestamp(1_795_953_600),
+            change: None,
             locale: None,
         }
     }

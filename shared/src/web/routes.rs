@@ -68,6 +68,12 @@ pub enum Endpoint {
     EnableWebhook,
     /// `POST /api/outbox/dispatch`.
     Dispatch,
+    /// `GET /api/relationships/:id`.
+    GetRelationship,
+    /// `POST /api/relationships/:id/end`.
+    EndRelationship,
+    /// `POST /api/relationships/:id/change`.
+    ChangeRelationship,
 }
 
 impl Endpoint {
@@ -97,6 +103,8 @@ impl Endpoint {
                 | ImportOrganizations
                 | RetryPlatformDelivery
                 | EnableWebhook
+                | EndRelationship
+                | ChangeRelationship
         )
     }
 
@@ -223,6 +231,21 @@ pub const CONNECT_EXISTING_ORGANIZATION: &[Route] = &[
     route(
         "/api/organizations/import",
         &[("POST", Endpoint::ImportOrganizations)],
+    ),
+    // A relationship as it stands, with its history (either side, operators).
+    route(
+        "/api/relationships/:id",
+        &[("GET", Endpoint::GetRelationship)],
+    ),
+    // End it, at once (either side, operators).
+    route(
+        "/api/relationships/:id/end",
+        &[("POST", Endpoint::EndRelationship)],
+    ),
+    // Another connection (the partner): at once, or on the admin's approval.
+    route(
+        "/api/relationships/:id/change",
+        &[("POST", Endpoint::ChangeRelationship)],
     ),
 ];
 
@@ -396,6 +419,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen.len(), 30);
+        assert_eq!(seen.len(), 33);
     }
 }

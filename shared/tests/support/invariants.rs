@@ -20,6 +20,8 @@ pub struct Contents {
     pub organizations: BTreeMap<String, Organization>,
     pub ledgers: BTreeMap<String, Ledger>,
     pub profiles: BTreeMap<String, PartnerProfile>,
+    /// `rel/<id>` -> the relationship as it stands.
+    pub relationships: BTreeMap<String, Relationship>,
     /// `(partner, slot) -> entry` of the partners' customer lists.
     pub customers: BTreeMap<(String, u64), Slot<Relationship>>,
     /// `(organization, slot) -> entry` of the organizations' partner lists.
@@ -73,6 +75,11 @@ pub fn contents(snapshot: &BTreeMap<String, Vec<u8>>) -> Contents {
                 }
             }
             ["con-loc", _] => {}
+            ["rel", _] => {
+                if let Slot::Record(r) = read!(Relationship) {
+                    c.relationships.insert(key.clone(), r);
+                }
+            }
             ["p", _, "idem", _] | ["p", _, "idem", _, "rec"] => {}
             ["p", p, "inv", n] if slot(n).is_some() => {
                 seq_of(format!("p/{p}/inv"), slot(n).unwrap_or(0), &mut c);
@@ -154,6 +161,11 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
             v.push(format!("{key}: intent left unfinished: {:?}", i.intent));
         }
     }
+    for (key, r) in &c.relationships {
+        if r.intent.is_some() {
+            v.push(format!("{key}: intent left unfinished: {:?}", r.intent));
+        }
+    }
     for (key, r) in &c.requests {
         if request_committed(c, r) && (r.intent.is_some() || r.state == RequestState::Proposed) {
             v.push(format!(
@@ -205,7 +217,9 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
         }
     }
     for (key, r) in &c.requests {
-        if let RequestState::Approved { relationship_id } = &r.state {
+        if let RequestState::Approved { relationship_id } = &r.state
+            && r.change.is_none()
+        {
             expected.insert(
                 relationship_id.to_string(),
                 (key.clone(), r.organization_id.to_string()),
@@ -230,13 +244,29 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
                 "{source}: organization {org} of {rel} does not exist"
             ));
         }
+        let record = c.relationships.get(&format!("rel/{rel}"));
+        match record {
+            None => v.push(format!("{source}: {rel} has no record")),
+            Some(r) if r.partner_id != source_partner || r.organization_id.as_str() != org => {
+                v.push(format!("{source}: the record of {rel} names another pair"))
+            }
+            Some(_) => {}
+        }
+        let active = record.is_none_or(|r| r.is_active());
         match c.ledgers.get(org) {
             None => v.push(format!("{source}: organization {org} has no ledger")),
             Some(l) => {
-                if l.relationship(source_partner).map(|r| r.as_str()) != Some(rel.as_str()) {
+                let named =
+                    l.relationship(source_partner).map(|r| r.as_str()) == Some(rel.as_str());
+                if active && !named {
                     v.push(format!(
                         "{source}: ledger of {org} has {:?} for {source_partner}, not {rel}",
                         l.relationship(source_partner)
+                    ));
+                }
+                if !active && named {
+                    v.push(format!(
+                        "{source}: ledger of {org} still names {rel}, which ended"
                     ));
                 }
             }
@@ -280,7 +310,18 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
 
     // 3. One open request per pair, and the ledger knows it.
     for (key, r) in &c.requests {
-        if r.state == RequestState::Pending {
+        if let (RequestState::Pending, Some(change)) = (&r.state, &r.change) {
+            let waiting = c
+                .relationships
+                .get(&format!("rel/{}", change.relationship_id))
+                .and_then(|rel| rel.pending_change.as_ref())
+                .is_some_and(|p| p.request_id == r.id);
+            if !waiting {
+                v.push(format!(
+                    "{key}: pending, but not its relationship's pending change"
+                ));
+            }
+        } else if r.state == RequestState::Pending {
             let open = c
                 .ledgers
                 .get(r.organization_id.as_str())
@@ -437,11 +478,27 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
             }
         }
     }
+    for (key, r) in &c.relationships {
+        for line in &r.history {
+            let e = &line.event;
+            let event = match e.action {
+                Action::Changed => EventType::RelationshipChanged,
+                Action::Ended => EventType::RelationshipEnded,
+                Action::Declined => EventType::ConnectionDeclined,
+                _ => continue,
+            };
+            owes(key, e, &r.partner_id, false, Some(event), &[]);
+        }
+    }
     for (key, r) in &c.requests {
         if !request_committed(c, r) {
             continue;
         }
         for e in &r.history {
+            if r.change.is_some() && e.action != Action::Created {
+                // Decided on the relationship, whose history owes its events.
+                continue;
+            }
             match e.action {
                 Action::Created => owes(
                     key,
@@ -546,6 +603,9 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
 
 /// Whether the history of the record at `key` holds the event `event`.
 fn event_committed(c: &Contents, key: &str, event: &str) -> bool {
+    if let Some(r) = c.relationships.get(key) {
+        return r.recorded(event);
+    }
     c.invites
         .get(key)
         .map(|i| i.history.iter().any(|e| e.id == event))
@@ -559,6 +619,17 @@ fn event_committed(c: &Contents, key: &str, event: &str) -> bool {
 
 /// Whether a request was opened, or entered in its ledger (its commit).
 fn request_committed(c: &Contents, r: &ConnectionRequest) -> bool {
+    if let Some(change) = &r.change {
+        let asked = c
+            .relationships
+            .get(&format!("rel/{}", change.relationship_id))
+            .is_some_and(|rel| {
+                rel.history
+                    .iter()
+                    .any(|e| e.request_id.as_ref() == Some(&r.id))
+            });
+        return r.opened() || (r.state == RequestState::Proposed && asked);
+    }
     r.opened()
         || (r.state == RequestState::Proposed
             && c.ledgers

@@ -11,7 +11,7 @@ use partner_invites::clock::ManualClock;
 use partner_invites::domain::Email;
 use partner_invites::ops::{
     App, ApprovalPreview, Authority, Config, IdempotencyKey, Page, PageRequest, ProfileView,
-    RedeemPreview, Redeemed, parse_json,
+    RedeemPreview, Redeemed, StatusFilter, parse_json,
 };
 use partner_invites::outbound::RecordingTransport;
 use partner_invites::problem::Problem;
@@ -226,7 +226,7 @@ impl<S: partner_invites::store::KeyValue, T: partner_invites::outbound::Transpor
         page: PageRequest,
     ) -> Result<Page<CustomerView>, Problem> {
         self.relationships()
-            .customers(&partner_principal(partner), page)
+            .customers(&partner_principal(partner), StatusFilter::All, page)
             .await
     }
     async fn list_partners(
@@ -234,7 +234,9 @@ impl<S: partner_invites::store::KeyValue, T: partner_invites::outbound::Transpor
         org: &str,
         page: PageRequest,
     ) -> Result<Page<PartnerView>, Problem> {
-        self.relationships().partners(&admin(org), page).await
+        self.relationships()
+            .partners(&admin(org), StatusFilter::All, page)
+            .await
     }
     async fn request_connection(
         &self,

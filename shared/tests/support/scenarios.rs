@@ -26,6 +26,15 @@ pub struct Ctx {
     /// p2's pending request to `org`, and its approval link's token.
     pub request: String,
     pub approval_token: String,
+    /// p0's relationship with `org` (reseller with support).
+    pub relationship: String,
+    /// p4's relationship with `org` (reseller with support).
+    pub relationship4: String,
+    /// p5's relationship with `org` (reseller with support), its request to
+    /// change to MSP, and the approval link's token.
+    pub relationship5: String,
+    pub change_request: String,
+    pub change_token: String,
 }
 
 /// The operations, each one request.
@@ -46,9 +55,20 @@ pub enum Op {
     Import,
     /// The due attempts of what failed in [`setup`].
     Dispatch,
+    /// p0 ends its relationship.
+    End,
+    /// The organization's admin ends p5's, while a change waits.
+    EndByAdmin,
+    /// p0 changes to reseller without support (at once).
+    ChangeDown,
+    /// p4 asks to change to MSP.
+    AskChange,
+    ApproveChange,
+    DeclineChange,
+    WithdrawChange,
 }
 
-pub const OPS: [Op; 14] = [
+pub const OPS: [Op; 21] = [
     Op::Generate,
     Op::GenerateWithKey,
     Op::Resend,
@@ -63,7 +83,20 @@ pub const OPS: [Op; 14] = [
     Op::PutOrganization,
     Op::Import,
     Op::Dispatch,
+    Op::End,
+    Op::EndByAdmin,
+    Op::ChangeDown,
+    Op::AskChange,
+    Op::ApproveChange,
+    Op::DeclineChange,
+    Op::WithdrawChange,
 ];
+
+/// The body of a change to `connection`.
+pub fn change_body(connection: &str) -> partner_invites::ops::ChangeConnection {
+    let body = serde_json::json!({ "connection": connection });
+    partner_invites::ops::parse_json(body.to_string().as_bytes()).expect("change body")
+}
 
 pub fn page() -> PageRequest {
     PageRequest::default()
@@ -100,8 +133,9 @@ pub fn approval_token(w: &World) -> String {
         .to_string()
 }
 
-/// Partners p0..p3 (p1, p2 and p3 with webhooks), an organization, two
-/// pending invites of p1 and a pending request of p2.
+/// Partners p0..p5 (p1..p5 with webhooks), an organization connected to
+/// p0, p4 and p5 (p5 asking to change to MSP), two pending invites of p1 and
+/// a pending request of p2.
 pub fn setup(w: &World) -> Ctx {
     setup_on(&w.app(), w)
 }
@@ -109,7 +143,15 @@ pub fn setup(w: &World) -> Ctx {
 /// [`setup`] through `app` (on `w`'s store, or a store over it).
 pub fn setup_on<S: KeyValue, T: Transport>(app: &App<S, T>, w: &World) -> Ctx {
     block_on(async {
-        for (p, hook) in [("p0", false), ("p1", true), ("p2", true), ("p3", true)] {
+        let partners = [
+            ("p0", false),
+            ("p1", true),
+            ("p2", true),
+            ("p3", true),
+            ("p4", true),
+            ("p5", true),
+        ];
+        for (p, hook) in partners {
             app.put_profile(p, &profile_body(p, hook))
                 .await
                 .expect("profile");
@@ -132,6 +174,30 @@ pub fn setup_on<S: KeyValue, T: Transport>(app: &App<S, T>, w: &World) -> Ctx {
             .create_invite(&partner("p1"), &invite_body("admin@org.example"), None)
             .await
             .expect("invite");
+        let mut relationships = Vec::new();
+        for p in ["p0", "p4", "p5"] {
+            if p != "p0" {
+                let linked = app
+                    .create_invite(&partner(p), &invite_body("admin@org.example"), None)
+                    .await
+                    .expect("invite");
+                let body = serde_json::json!({"token": linked.token.expect("token"), "organization_id": org});
+                app.redeem_invite(Some(&admin(&org)), body.to_string().as_bytes())
+                    .await
+                    .expect("linked");
+            }
+            let customers = app.list_customers(p, page()).await.expect("customers");
+            relationships.push(customers.items[0].relationship_id.clone());
+        }
+        let asked = app
+            .relationships()
+            .change(&partner("p5"), &relationships[2], change_body("msp"))
+            .await
+            .expect("change asked");
+        let partner_invites::ops::Changed::Asked(change_request) = asked else {
+            panic!("a change to MSP waits for approval");
+        };
+        let change_token = approval_token(w);
         // Every endpoint is down for the last commit: its email and its
         // deliveries are left to be tried again, and are due.
         w.transport.answer_with(Ok(503));
@@ -150,6 +216,11 @@ pub fn setup_on<S: KeyValue, T: Transport>(app: &App<S, T>, w: &World) -> Ctx {
             org,
             request: request.id,
             approval_token: approval_token(w),
+            relationship: relationships[0].clone(),
+            relationship4: relationships[1].clone(),
+            relationship5: relationships[2].clone(),
+            change_request: change_request.id,
+            change_token,
         }
     })
 }
@@ -232,6 +303,47 @@ pub async fn run<S: KeyValue, T: Transport>(
                 .map(drop)
         }
         Op::Dispatch => dispatch_all(app).await,
+        Op::End => {
+            let end = partner_invites::ops::EndRelationship {
+                reason: Some("contract ended".into()),
+            };
+            let p0 = partner("p0");
+            app.relationships()
+                .end(&p0, &c.relationship, end)
+                .await
+                .map(drop)
+        }
+        Op::EndByAdmin => app
+            .relationships()
+            .end(&admin(&c.org), &c.relationship5, Default::default())
+            .await
+            .map(drop),
+        Op::ChangeDown => app
+            .relationships()
+            .change(
+                &partner("p0"),
+                &c.relationship,
+                change_body("reseller_without_support"),
+            )
+            .await
+            .map(drop),
+        Op::AskChange => app
+            .relationships()
+            .change(&partner("p4"), &c.relationship4, change_body("msp"))
+            .await
+            .map(drop),
+        Op::ApproveChange => app
+            .approve_request(&c.change_request, Authority::Link(&c.change_token))
+            .await
+            .map(drop),
+        Op::DeclineChange => app
+            .decline_request(&c.change_request, Authority::Bearer(&admin(&c.org)))
+            .await
+            .map(drop),
+        Op::WithdrawChange => app
+            .withdraw_request(&partner("p5"), &c.change_request)
+            .await
+            .map(drop),
     }
 }
 
@@ -270,9 +382,18 @@ pub fn retry_ok(op: Op, outcome: &Result<(), Problem>) -> bool {
         (op, kind),
         (_, None)
             | (
-                Op::Revoke | Op::Approve | Op::Decline,
+                Op::Revoke
+                    | Op::Approve
+                    | Op::Decline
+                    | Op::End
+                    | Op::EndByAdmin
+                    | Op::ChangeDown
+                    | Op::ApproveChange
+                    | Op::DeclineChange
+                    | Op::WithdrawChange,
                 Some(ProblemKind::InvalidState)
             )
+            | (Op::AskChange, Some(ProblemKind::DuplicateRequest))
             | (Op::Withdraw, Some(ProblemKind::Revoked))
             | (
                 Op::RedeemNew | Op::RedeemExisting,
@@ -304,7 +425,13 @@ pub fn read_everything<S: KeyValue, T: Transport>(app: &App<S, T>, c: &Ctx) {
                 orgs.extend(i.organization_id);
             }
         }
-        for p in ["p1", "p2", "p3"] {
+        for id in [&c.relationship, &c.relationship4, &c.relationship5] {
+            app.relationships()
+                .get(&operator(), id)
+                .await
+                .expect("relationship");
+        }
+        for p in ["p0", "p1", "p2", "p3", "p4", "p5"] {
             app.list_invites(&partner(p), None, page())
                 .await
                 .expect("invites");
@@ -437,6 +564,52 @@ pub fn outcome_holds<S: KeyValue, T: Transport>(
                     ),
                 )
             }
+            Op::End | Op::EndByAdmin | Op::ChangeDown | Op::AskChange => {
+                let id = match op {
+                    Op::EndByAdmin => &c.relationship5,
+                    Op::AskChange => &c.relationship4,
+                    _ => &c.relationship,
+                };
+                let r = app
+                    .relationships()
+                    .get(&operator(), id)
+                    .await
+                    .map_err(|p| p.to_string())?;
+                let s = &r.customer;
+                match op {
+                    Op::ChangeDown => want(
+                        s.connection.as_str() == "reseller_without_support",
+                        s.connection.as_str(),
+                    ),
+                    Op::AskChange => want(s.pending_change.is_some(), "no pending change"),
+                    _ => {
+                        let status = change_status(app, c).await?;
+                        // The change waiting on p5's relationship died with it.
+                        want(
+                            s.status == "ended" && (op == Op::End || status == "withdrawn"),
+                            &format!("{} (change request {status})", s.status),
+                        )
+                    }
+                }
+            }
+            Op::ApproveChange | Op::DeclineChange | Op::WithdrawChange => {
+                let status = change_status(app, c).await?;
+                let r = app
+                    .relationships()
+                    .get(&operator(), &c.relationship5)
+                    .await
+                    .map_err(|p| p.to_string())?;
+                let (wanted, connection) = match op {
+                    Op::ApproveChange => ("approved", "msp"),
+                    Op::DeclineChange => ("declined", "reseller_with_support"),
+                    _ => ("withdrawn", "reseller_with_support"),
+                };
+                let now = r.customer.connection.as_str();
+                want(
+                    status == wanted && now == connection,
+                    &format!("{status}, {now}"),
+                )
+            }
             Op::PutOrganization | Op::Import => {
                 let o = app
                     .organizations()
@@ -458,6 +631,23 @@ pub fn outcome_holds<S: KeyValue, T: Transport>(
             }
         }
     })
+}
+
+/// The status of p5's change request, as p5's list shows it.
+async fn change_status<S: KeyValue, T: Transport>(
+    app: &App<S, T>,
+    c: &Ctx,
+) -> Result<&'static str, String> {
+    let requests = app
+        .list_requests(&partner("p5"), page())
+        .await
+        .map_err(|p| p.to_string())?;
+    requests
+        .items
+        .iter()
+        .find(|r| r.id == c.change_request)
+        .map(|r| r.status)
+        .ok_or_else(|| "p5's change request is not listed".to_string())
 }
 
 #[derive(Debug, Default)]

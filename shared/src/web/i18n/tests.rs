@@ -242,6 +242,34 @@ fn redeem_preview(connection: ConnectionType) -> RedeemPreview {
     }
 }
 
+/// Every change of connection that adds capabilities, as `(from, to)`.
+fn changes_up() -> Vec<(ConnectionType, ConnectionType)> {
+    let mut up = Vec::new();
+    for from in ConnectionType::ALL {
+        for to in ConnectionType::ALL {
+            if !crate::domain::relationship::difference(from, to)
+                .0
+                .is_empty()
+            {
+                up.push((from, to));
+            }
+        }
+    }
+    up
+}
+
+fn change_preview(from: ConnectionType, to: ConnectionType) -> ApprovalPreview {
+    let change = crate::domain::ChangeOf {
+        relationship_id: crate::domain::RelationshipId::parse("rel_0123456789abcdef01234567")
+            .expect("id"),
+        from,
+    };
+    ApprovalPreview {
+        change: Some(crate::ops::ChangePreview::of(&change, to)),
+        ..approval_preview(to)
+    }
+}
+
 fn approval_preview(connection: ConnectionType) -> ApprovalPreview {
     ApprovalPreview {
         request_id: "con_1_x".into(),
@@ -253,6 +281,7 @@ fn approval_preview(connection: ConnectionType) -> ApprovalPreview {
         capabilities: LabelledCapability::column(connection),
         first_contact: connection.first_contact(),
         expires_at: Timestamp(AT),
+        change: None,
         locale: None,
     }
 }
@@ -356,6 +385,12 @@ fn pages(language: Language) -> Vec<(String, String)> {
             page::approval(language, &approval_preview(connection), "tok"),
         ));
     }
+    for (from, to) in changes_up() {
+        pages.push((
+            format!("change {} {}", from.as_str(), to.as_str()),
+            page::approval(language, &change_preview(from, to), "tok"),
+        ));
+    }
     for approved in [true, false] {
         pages.push((
             format!("decided {approved}"),
@@ -371,6 +406,7 @@ fn pages(language: Language) -> Vec<(String, String)> {
         Some(Reason::RequestExpired),
         Some(Reason::RequestWithdrawn),
         Some(Reason::RequestDecided),
+        Some(Reason::RelationshipEnded),
     ];
     for about in [About::Invite, About::Request] {
         for kind in ProblemKind::ALL {
@@ -415,6 +451,22 @@ fn emails(language: Language) -> Vec<(String, email::Message)> {
                 organization: "Globex Brussel BV",
                 vendor: "Cloudvendor",
                 connection,
+                from: None,
+                link: "https://app.example/connect/pi1.k1.x",
+                expires_at: AT,
+            }),
+        ));
+    }
+    for (from, to) in changes_up() {
+        emails.push((
+            format!("change {} {}", from.as_str(), to.as_str()),
+            email::approval_request(&ApprovalRequest {
+                language,
+                partner: "Acme Systemhaus",
+                organization: "Globex Brussel BV",
+                vendor: "Cloudvendor",
+                connection: to,
+                from: Some(from),
                 link: "https://app.example/connect/pi1.k1.x",
                 expires_at: AT,
             }),
@@ -494,7 +546,7 @@ fn check(language: Language, name: &str, rendered: &str, escaped: bool) {
 fn every_page_renders_in_every_language_with_nothing_untranslated() {
     for language in Language::ALL {
         let pages = pages(language);
-        assert_eq!(pages.len(), 3 * 6 + 2 + 2 * 19 * 8);
+        assert_eq!(pages.len(), 3 * 6 + 3 + 2 + 2 * 19 * 9);
         for (name, html) in &pages {
             assert!(
                 html.starts_with(&format!(
