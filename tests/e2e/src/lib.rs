@@ -367,6 +367,17 @@ impl Harness {
         all
     }
 
+    /// Rewrites the JSON record at `key` in place (to stand a record where
+    /// only time would bring it, such as past its expiry).
+    pub fn rewrite(&self, key: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+        let kv = self.app().kv();
+        let bytes = kv.get("default", key).expect("read").expect("a record");
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        edit(&mut value);
+        kv.set("default", key, value.to_string().as_bytes())
+            .expect("write");
+    }
+
     /// Every key and value in the store, rate counters included.
     pub fn whole_store(&self) -> BTreeMap<String, Vec<u8>> {
         self.app().kv_snapshot("default")

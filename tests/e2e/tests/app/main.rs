@@ -14,3 +14,4 @@ mod openapi;
 mod organizations;
 mod redelivery;
 mod redis;
+mod relationships;
