@@ -637,6 +637,125 @@ fn approval_page_shows_the_request_and_decides_with_the_keyboard() {
     assert_eq!(request_status(&h, "p2", &second), "declined");
 }
 
+/// `partner` connected to `org` through an invite its admin redeems
+/// (reseller with support); the relationship id.
+fn link_organization(h: &Harness, partner: &str, org: &str) -> String {
+    let invite = h.invite(partner, "admin@globex.example");
+    let body = json!({"token": invite["token"], "organization_id": org});
+    let linked = h.post("/api/invites/redeem", Some(&h.admin(org)), &body);
+    assert_eq!(linked.status, 201, "{}", linked.body);
+    linked.json()["relationship_id"]
+        .as_str()
+        .expect("relationship id")
+        .to_string()
+}
+
+/// `partner` asks to change `relationship` to `connection`: the answer's
+/// status and JSON.
+fn change(h: &Harness, partner: &str, relationship: &str, connection: &str) -> (u16, Value) {
+    let reply = h.post(
+        &format!("/api/relationships/{relationship}/change"),
+        Some(&h.partner(partner)),
+        &json!({ "connection": connection }),
+    );
+    (reply.status, reply.json())
+}
+
+#[test]
+fn a_change_of_connection_shows_what_is_gained_and_lost_and_is_decided_by_keyboard_with_or_without_javascript()
+ {
+    let h = Harness::start();
+    h.setup_partner("p0", false);
+    h.setup_partner("p1", false);
+    let admin = "admin@globex.example";
+    let org = organization(&h, admin);
+    let rel = link_organization(&h, "p1", &org);
+    let (status, asked) = change(&h, "p1", &rel, "msp");
+    assert_eq!(status, 202, "{asked}");
+    let link = approval_link(&h, admin);
+
+    let b = start(JavaScript::On);
+    b.goto(&link).expect("open the approval link");
+    let heading = b
+        .wait_for_heading("asks to change its connection")
+        .expect("the change's approval page");
+    assert_eq!(
+        heading,
+        "Partner p1 asks to change its connection to Globex <GmbH>"
+    );
+    let (msp, all) = column(&h, "msp");
+    let (with_support, kept) = column(&h, "reseller_with_support");
+    let gained: Vec<String> = all.into_iter().filter(|c| !kept.contains(c)).collect();
+    let text = b.page_text().expect("text");
+    assert!(
+        text.contains(&format!(
+            "Approving changes the connection from {with_support} to {msp}"
+        )),
+        "{text}"
+    );
+    assert_eq!(b.texts("ul.grants li").expect("gained"), gained);
+    assert_eq!(
+        b.texts(".change h2").expect("columns"),
+        ["Gained", "Lost"],
+        "gains and losses side by side"
+    );
+    assert!(text.contains("Nothing"), "nothing is lost: {text}");
+    screenshot(&b, "change-approval");
+    b.press(&[Key::Tab]).expect("Tab");
+    assert_eq!(
+        b.focused_description().expect("focus"),
+        "button \"Approve\""
+    );
+    b.press(&[Key::Enter]).expect("Enter on Approve");
+    b.wait_for_heading("Request approved")
+        .expect("the decision page");
+    let r = h
+        .get(&format!("/api/relationships/{rel}"), Some(&h.partner("p1")))
+        .json();
+    assert_eq!(r["connection"], "msp", "{r}");
+    b.goto(&link).expect("open again");
+    b.wait_for_heading("No longer possible")
+        .expect("a used change link's page");
+    assert!(b.find_all("form").expect("forms").is_empty());
+
+    // Without JavaScript: down at once, up again, declined with Space.
+    assert_eq!(change(&h, "p1", &rel, "reseller_without_support").0, 200);
+    let (status, _) = change(&h, "p1", &rel, "reseller_with_support");
+    assert_eq!(status, 202);
+    let b = start(JavaScript::Off);
+    b.goto(&approval_link(&h, admin)).expect("open");
+    b.wait_for_heading("asks to change its connection")
+        .expect("the page without scripts");
+    b.press(&[Key::Tab, Key::Tab]).expect("Tab Tab");
+    assert_eq!(
+        b.focused_description().expect("focus"),
+        "button \"Decline\""
+    );
+    b.press(&[Key::Space]).expect("Space on Decline");
+    b.wait_for_heading("Request declined")
+        .expect("the decision page");
+    screenshot(&b, "change-declined-no-js");
+
+    // A withdrawn change's link says so.
+    let (_, asked) = change(&h, "p1", &rel, "reseller_with_support");
+    let withdrawn_link = approval_link(&h, admin);
+    let id = asked["id"].as_str().expect("id");
+    let withdrawn = h.post(
+        &format!("/api/connections/{id}/withdraw"),
+        Some(&h.partner("p1")),
+        &json!({}),
+    );
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    b.goto(&withdrawn_link).expect("open");
+    b.wait_for_heading("Link no longer valid")
+        .expect("a withdrawn change's page");
+    let said = b
+        .text(&b.wait_for("[role=alert]").expect("alert"))
+        .expect("text");
+    assert!(said.contains("withdrawn"), "{said:?}");
+    screenshot(&b, "change-withdrawn");
+}
+
 /// The catalog of `language` (`shared/src/web/i18n/<language>.toml`),
 /// flattened: `section.key` -> text.
 fn catalog(language: &str) -> std::collections::BTreeMap<String, String> {

@@ -451,6 +451,59 @@ fn example_requests_succeed_and_every_answer_matches_the_document() {
     );
     c.check("withdrawConnectionRequest", &withdrawn, 200);
 
+    // p1's relationship: changed down by the example, up on approval, ended.
+    let customers = h.get("/api/customers?status=active", Some(&p1));
+    let rel = c.check("listCustomers", &customers, 200)["items"][0]["relationship_id"]
+        .as_str()
+        .expect("relationship")
+        .to_string();
+    let change = c.example("changeRelationship");
+    let path = format!("/api/relationships/{rel}/change");
+    let down = h.post(&path, Some(&p1), &change);
+    assert_eq!(
+        c.check("changeRelationship", &down, 200)["connection"],
+        change["connection"]
+    );
+    c.check(
+        "changeRelationship",
+        &h.post(&path, Some(&p1), &change),
+        409,
+    );
+    let up = h.post(
+        &path,
+        Some(&p1),
+        &json!({"connection": "msp", "locale": "de"}),
+    );
+    let asked = c.check("changeRelationship", &up, 202);
+    let approved = h.post(
+        &format!(
+            "/api/connections/{}/approve",
+            asked["id"].as_str().expect("id")
+        ),
+        Some(&admin),
+        &json!({}),
+    );
+    c.check("approveConnectionRequest", &approved, 200);
+    c.check(
+        "changeRelationship",
+        &h.post(&path, Some(&p1), &json!({"connection": "admin"})),
+        422,
+    );
+    let got = h.get(&format!("/api/relationships/{rel}"), Some(&admin));
+    assert_eq!(c.check("getRelationship", &got, 200)["connection"], "msp");
+    c.check(
+        "getRelationship",
+        &h.get(&format!("/api/relationships/{rel}"), Some(&h.partner("p9"))),
+        404,
+    );
+    let end = c.example("endRelationship");
+    let path = format!("/api/relationships/{rel}/end");
+    let ended = h.post(&path, Some(&p1), &end);
+    assert_eq!(c.check("endRelationship", &ended, 200)["status"], "ended");
+    c.check("endRelationship", &h.post(&path, Some(&admin), &end), 409);
+    let partners = h.get("/api/partners?status=ended", Some(&admin));
+    c.check("listPartners", &partners, 200);
+
     // Webhook deliveries, and one sent again.
     let deliveries = c.check(
         "listWebhookDeliveries",

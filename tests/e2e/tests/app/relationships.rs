@@ -24,7 +24,11 @@ fn harness() -> Harness {
 /// An organization registered through p0's invite (reseller with support).
 fn organization(h: &Harness, email: &str) -> String {
     let invite = h.invite("p0", email);
-    let reply = h.post("/api/invites/redeem", None, &json!({"token": invite["token"]}));
+    let reply = h.post(
+        "/api/invites/redeem",
+        None,
+        &json!({"token": invite["token"]}),
+    );
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.json()["organization_id"]
         .as_str()
@@ -126,16 +130,16 @@ fn either_side_or_an_operator_ends_it_and_the_pair_can_connect_again() {
         &json!({}),
     );
     assert_eq!(approved.status, 200, "{}", approved.body);
-    let rel2 = h.get("/api/customers", Some(&h.partner("p2"))).json()["items"][0]
-        ["relationship_id"]
-        .as_str()
-        .expect("rel")
-        .to_string();
-    let rel0 = h.get("/api/customers", Some(&h.partner("p0"))).json()["items"][0]
-        ["relationship_id"]
-        .as_str()
-        .expect("rel")
-        .to_string();
+    let rel2 =
+        h.get("/api/customers", Some(&h.partner("p2"))).json()["items"][0]["relationship_id"]
+            .as_str()
+            .expect("rel")
+            .to_string();
+    let rel0 =
+        h.get("/api/customers", Some(&h.partner("p0"))).json()["items"][0]["relationship_id"]
+            .as_str()
+            .expect("rel")
+            .to_string();
 
     let r = relationship(&h, &p1, &rel1);
     assert_eq!(r["status"], "active");
@@ -174,7 +178,8 @@ fn either_side_or_an_operator_ends_it_and_the_pair_can_connect_again() {
     assert_eq!(statuses(&active), Vec::<String>::new());
     let partners = h.get("/api/partners?status=ended", Some(&admin)).json();
     assert_eq!(statuses(&partners), ["ended", "ended", "ended"]);
-    h.get("/api/partners?status=gone", Some(&admin)).problem(400);
+    h.get("/api/partners?status=gone", Some(&admin))
+        .problem(400);
 
     // Both sides were told: p1's webhook and the platform's feed.
     assert_eq!(
@@ -184,7 +189,10 @@ fn either_side_or_an_operator_ends_it_and_the_pair_can_connect_again() {
     assert!(events(&h, "/hooks/p2").contains(&"relationship.ended".to_string()));
     let platform = events(&h, "/platform");
     assert_eq!(
-        platform.iter().filter(|t| *t == "relationship.ended").count(),
+        platform
+            .iter()
+            .filter(|t| *t == "relationship.ended")
+            .count(),
         3,
         "{platform:?}"
     );
@@ -259,9 +267,16 @@ fn a_change_that_takes_away_is_at_once_one_that_adds_waits_for_the_admin() {
         b"",
     );
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("asks to change its connection"), "{}", page.body);
+    assert!(
+        page.body.contains("asks to change its connection"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Gained") && page.body.contains("Lost"));
-    assert!(page.body.contains("Manage the portal on behalf of the customer"));
+    assert!(
+        page.body
+            .contains("Manage the portal on behalf of the customer")
+    );
     let preview = h.request(
         "GET",
         &format!("/connect/{token}"),
@@ -271,7 +286,11 @@ fn a_change_that_takes_away_is_at_once_one_that_adds_waits_for_the_admin() {
     let preview = preview.json();
     assert_eq!(preview["change"]["from"], "reseller_without_support");
     assert_eq!(preview["change"]["lost"], json!([]));
-    assert!(preview["change"]["gained"].as_array().is_some_and(|g| g.len() == 5));
+    assert!(
+        preview["change"]["gained"]
+            .as_array()
+            .is_some_and(|g| g.len() == 5)
+    );
     let approved = h.request(
         "POST",
         &format!("/api/connections/{id}/approve"),
@@ -310,7 +329,10 @@ fn a_change_that_takes_away_is_at_once_one_that_adds_waits_for_the_admin() {
         &json!({}),
     );
     assert_eq!(declined.json()["status"], "declined", "{}", declined.body);
-    assert_eq!(relationship(&h, &p1, &rel)["connection"], "reseller_with_support");
+    assert_eq!(
+        relationship(&h, &p1, &rel)["connection"],
+        "reseller_with_support"
+    );
 
     // Approved by bearer.
     let id = change(&h, "p1", &rel, "msp").json()["id"]
@@ -326,7 +348,10 @@ fn a_change_that_takes_away_is_at_once_one_that_adds_waits_for_the_admin() {
     assert_eq!(relationship(&h, &p1, &rel)["connection"], "msp");
 
     // Withdrawn by the partner: its link is no longer valid.
-    assert_eq!(change(&h, "p1", &rel, "reseller_without_support").status, 200);
+    assert_eq!(
+        change(&h, "p1", &rel, "reseller_without_support").status,
+        200
+    );
     let id = change(&h, "p1", &rel, "reseller_with_support").json()["id"]
         .as_str()
         .expect("id")
@@ -337,7 +362,12 @@ fn a_change_that_takes_away_is_at_once_one_that_adds_waits_for_the_admin() {
         Some(&p1),
         &json!({}),
     );
-    assert_eq!(withdrawn.json()["status"], "withdrawn", "{}", withdrawn.body);
+    assert_eq!(
+        withdrawn.json()["status"],
+        "withdrawn",
+        "{}",
+        withdrawn.body
+    );
     h.get(&format!("/connect/{token}"), None).problem(410);
 
     // Expired: neither link nor bearer approves it, and a new one may be asked.
@@ -435,15 +465,24 @@ fn other_partners_and_organizations_ids_are_not_found_on_every_new_route() {
     }
     for path in ["/api/customers", "/api/connections"] {
         let list = h.get(path, Some(&p2)).json();
-        assert!(list["items"].as_array().is_some_and(Vec::is_empty), "{list}");
+        assert!(
+            list["items"].as_array().is_some_and(Vec::is_empty),
+            "{list}"
+        );
     }
     let partners = h.get("/api/partners", Some(&stranger)).json();
-    assert_eq!(partners["items"].as_array().map(Vec::len), Some(1), "p0's only");
+    assert_eq!(
+        partners["items"].as_array().map(Vec::len),
+        Some(1),
+        "p0's only"
+    );
     h.get(&format!("/api/relationships/{rel}"), None)
         .problem(401);
     h.assert_unchanged(&before, "probing wrote nothing");
     assert!(
-        !events(&h, "/hooks/p2").iter().any(|t| t.starts_with("relationship.")),
+        !events(&h, "/hooks/p2")
+            .iter()
+            .any(|t| t.starts_with("relationship.")),
         "p2 heard nothing of p1's relationship"
     );
 }
