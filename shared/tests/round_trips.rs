@@ -42,6 +42,10 @@ fn each_request_stays_within_its_round_trips() {
         (Op::Request, 16),
         (Op::Approve, 20),
         (Op::PutProfile, 6),
+        (Op::End, 15),
+        (Op::ChangeDown, 12),
+        (Op::AskChange, 20),
+        (Op::ApproveChange, 18),
     ];
     let mut report = Vec::new();
     let mut over = Vec::new();

@@ -924,6 +924,9 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             }
         );
         let approved = matches!(change, Change::Connection { .. });
+        // What the request's record will show (the relationship records it
+        // there as it settles): checked here, before anything is written.
+        let closing = relationship.clone().apply(&change, &stamp)?;
         app.relationships()
             .transition(relationship, change, &stamp, |r| {
                 if approved {
@@ -939,8 +942,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 Ok(None)
             })
             .await?;
-        let (_, decided) = self.load(&record.partner_id, record.id.as_str()).await?;
-        Ok(RequestView::new(&decided.ok_or_else(not_found)?, app.now()))
+        let mut decided = record;
+        if let Some(c) = closing {
+            decided.close(&c.state, &c.event);
+        }
+        Ok(RequestView::new(&decided, app.now()))
     }
 
     /// The admin's decision: prepare (the relationship's slots, the event),
