@@ -123,6 +123,11 @@ impl ConnectionRequest {
                 "this connection request has expired",
             )
             .because(Reason::RequestExpired)),
+            RequestStatus::Withdrawn if self.ended_with_its_relationship() => Err(Problem::new(
+                ProblemKind::InvalidState,
+                "the relationship this change request concerns has ended",
+            )
+            .because(Reason::RelationshipEnded)),
             RequestStatus::Withdrawn => Err(Problem::new(
                 ProblemKind::Revoked,
                 "this connection request was withdrawn by the partner",
@@ -145,6 +150,13 @@ impl ConnectionRequest {
         self.state = state.clone();
         self.history.push(event.clone());
         true
+    }
+
+    /// Whether it was a change request closed by the end of its relationship.
+    fn ended_with_its_relationship(&self) -> bool {
+        self.history
+            .last()
+            .is_some_and(|e| e.action == Action::Ended)
     }
 
     /// Moves a pending request to `state`, recording `action`.

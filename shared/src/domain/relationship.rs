@@ -264,7 +264,7 @@ impl Relationship {
                     closed = Some(closing(
                         &p.request_id,
                         RequestState::Withdrawn,
-                        Action::Withdrawn,
+                        Action::Ended,
                     ));
                 }
                 self.pending_change = None;

@@ -754,6 +754,38 @@ fn a_change_of_connection_shows_what_is_gained_and_lost_and_is_decided_by_keyboa
         .expect("text");
     assert!(said.contains("withdrawn"), "{said:?}");
     screenshot(&b, "change-withdrawn");
+
+    // An expired change's link, and one whose relationship ended since.
+    let (_, asked) = change(&h, "p1", &rel, "reseller_with_support");
+    let expired_link = approval_link(&h, admin);
+    let id = asked["id"].as_str().expect("id");
+    let slot = id.split('_').nth(1).expect("the request's slot");
+    h.rewrite(&format!("rel/{rel}"), |r| {
+        r["pending_change"]["expires_at"] = json!(1)
+    });
+    h.rewrite(&format!("p/p1/con/{slot}"), |r| r["expires_at"] = json!(1));
+    b.goto(&expired_link).expect("open");
+    b.wait_for_heading("Link expired")
+        .expect("an expired change's page");
+    screenshot(&b, "change-expired");
+    let (status, _) = change(&h, "p1", &rel, "reseller_with_support");
+    assert_eq!(status, 202, "a new change once the last one expired");
+    let ended_link = approval_link(&h, admin);
+    let ended = h.post(
+        &format!("/api/relationships/{rel}/end"),
+        Some(&h.admin(&org)),
+        &json!({}),
+    );
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    b.goto(&ended_link).expect("open");
+    b.wait_for_heading("No longer possible")
+        .expect("the page of a change whose relationship ended");
+    let said = b
+        .text(&b.wait_for("[role=alert]").expect("alert"))
+        .expect("text");
+    assert!(said.contains("no longer connected"), "{said:?}");
+    assert!(b.find_all("form").expect("forms").is_empty());
+    screenshot(&b, "change-ended");
 }
 
 /// The catalog of `language` (`shared/src/web/i18n/<language>.toml`),
