@@ -46,6 +46,54 @@ fn history(events: &[AuditEvent]) -> Vec<HistoryView> {
     events.iter().map(HistoryView::of).collect()
 }
 
+/// An invite as its partner's list shows it: what tells it apart and where
+/// it stands. The link and the history are on `GET /api/invites/:id`, so a
+/// page signs no token.
+#[derive(Debug, Serialize)]
+pub struct InviteSummary {
+    /// Id.
+    pub id: String,
+    /// `pending`, `accepted`, `expired` or `revoked`.
+    pub status: &'static str,
+    /// Connection type.
+    pub connection: ConnectionType,
+    /// The customer's company name.
+    pub company_name: String,
+    /// The invited contact's email.
+    pub contact_email: String,
+    /// The partner's reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_reference: Option<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Current link expires (RFC 3339).
+    pub expires_at: String,
+    /// When the customer accepted it (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<String>,
+}
+
+impl InviteSummary {
+    /// Summarises `invite` at `now`.
+    pub fn new(invite: &Invite, now: u64) -> InviteSummary {
+        InviteSummary {
+            id: invite.id.to_string(),
+            status: status_name(invite.status(now)),
+            connection: invite.connection,
+            company_name: invite.customer.company.name.clone(),
+            contact_email: invite.customer.contact.email.clone(),
+            partner_reference: invite.partner_reference.clone(),
+            created_at: rfc3339(invite.created_at()),
+            expires_at: rfc3339(invite.expires_at),
+            accepted_at: invite
+                .history
+                .iter()
+                .find(|e| e.action == Action::Accepted)
+                .map(|e| rfc3339(e.at)),
+        }
+    }
+}
+
 /// An invite as its partner sees it.
 #[derive(Debug, Serialize)]
 pub struct InviteView {

@@ -24,7 +24,7 @@ use crate::problem::{Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, Writes, keys};
 use crate::token::{Claims, Purpose};
 use crate::validation::{MAX_TEXT, Report, same_email};
-use crate::view::InviteView;
+use crate::view::{InviteSummary, InviteView};
 use crate::web::email::{self, Invitation, Message};
 use crate::web::i18n::Language;
 
@@ -506,13 +506,13 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
         self.view(&invite)
     }
 
-    /// `GET /api/invites?status=&limit=&cursor=`: newest first.
+    /// `GET /api/invites?status=&limit=&cursor=`: summaries, newest first.
     pub async fn list(
         &self,
         caller: &Principal,
         status: Option<&str>,
         page: PageRequest,
-    ) -> Result<Page<InviteView>, Problem> {
+    ) -> Result<Page<InviteSummary>, Problem> {
         let partner = caller.partner_id()?;
         let status = match status {
             None => None,
@@ -543,7 +543,7 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
                 }
                 None => invite,
             };
-            views.push(self.view(&invite)?);
+            views.push(InviteSummary::new(&invite, now));
         }
         Ok(Page {
             items: views,

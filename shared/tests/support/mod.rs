@@ -18,7 +18,9 @@ use partner_invites::problem::Problem;
 use partner_invites::random::CountingEntropy;
 use partner_invites::store::testing::MemoryStore;
 use partner_invites::token::KeyRing;
-use partner_invites::view::{CustomerView, DeliveryView, InviteView, PartnerView, RequestView};
+use partner_invites::view::{
+    CustomerView, DeliveryView, InviteSummary, InviteView, PartnerView, RequestView,
+};
 
 /// 2026-11-22T00:00:00Z.
 pub const START: u64 = 1_795_305_600;
@@ -136,7 +138,7 @@ pub trait Api {
         who: &Principal,
         status: Option<&str>,
         page: PageRequest,
-    ) -> Result<Page<InviteView>, Problem>;
+    ) -> Result<Page<InviteSummary>, Problem>;
     async fn resend_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem>;
     async fn revoke_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem>;
     async fn preview_invite(&self, token: &str) -> Result<RedeemPreview, Problem>;
@@ -201,7 +203,7 @@ impl<S: partner_invites::store::KeyValue, T: partner_invites::outbound::Transpor
         who: &Principal,
         status: Option<&str>,
         page: PageRequest,
-    ) -> Result<Page<InviteView>, Problem> {
+    ) -> Result<Page<InviteSummary>, Problem> {
         self.invites().list(who, status, page).await
     }
     async fn resend_invite(&self, who: &Principal, id: &str) -> Result<InviteView, Problem> {

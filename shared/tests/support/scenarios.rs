@@ -487,7 +487,7 @@ pub fn outcome_holds<S: KeyValue, T: Transport>(
                 let new = invites
                     .items
                     .iter()
-                    .filter(|i| i.customer.contact.email == "new@acme.example")
+                    .filter(|i| i.contact_email == "new@acme.example")
                     .count();
                 let wanted = if op == Op::Generate { 2 } else { 1 };
                 // Without a key the retry makes a second invite; with one,
