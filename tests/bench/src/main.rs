@@ -20,7 +20,7 @@ use devhost::server::{Limits, Runtime, serve};
 use direct::Direct;
 use partner_invites::auth::Principal;
 use partner_invites::clock::SystemClock;
-use partner_invites::ops::{App, Config};
+use partner_invites::ops::{App, Config, StatusFilter};
 use partner_invites::outbound::RecordingTransport;
 use partner_invites::random::OsEntropy;
 use partner_invites::store::KeyValue;
@@ -98,11 +98,18 @@ fn invite_body(i: usize) -> String {
     )
 }
 
-/// Seeds what the endpoints need; returns invite tokens to redeem and organizations to request.
-async fn seed(
-    app: &App<Direct, RecordingTransport>,
-    s: &Settings,
-) -> Result<(Vec<String>, Vec<String>)> {
+/// What the endpoints need, seeded.
+struct Seeded {
+    /// Invite tokens to redeem.
+    tokens: Vec<String>,
+    /// Organizations to ask for.
+    organizations: Vec<String>,
+    /// One of partner "bench"'s relationships.
+    relationship: String,
+}
+
+/// Seeds what the endpoints need.
+async fn seed(app: &App<Direct, RecordingTransport>, s: &Settings) -> Result<Seeded> {
     let profile =
         r#"{"display_name":"Bench Partner","billing_accounts":["billing@bench.example"]}"#;
     let bench = Principal::Partner {
@@ -173,7 +180,21 @@ async fn seed(
         }
     }
     app.store.set("baseline", b"baseline value").await?;
-    Ok((tokens, organizations))
+    let customers = app
+        .relationships()
+        .customers(&bench, StatusFilter::All, Default::default())
+        .await?;
+    let relationship = customers
+        .items
+        .first()
+        .context("a customer")?
+        .relationship_id
+        .clone();
+    Ok(Seeded {
+        tokens,
+        organizations,
+        relationship,
+    })
 }
 
 fn lua(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
@@ -298,7 +319,11 @@ fn main() -> Result<()> {
         },
     };
     let started = std::time::Instant::now();
-    let (tokens, organizations) = futures::executor::block_on(seed(&seeding, &s))?;
+    let Seeded {
+        tokens,
+        organizations,
+        relationship,
+    } = futures::executor::block_on(seed(&seeding, &s))?;
     eprintln!("bench: seeded in {:.1}s", started.elapsed().as_secs_f64());
     // Redemptions and connection requests each need a fresh item per request:
     // the two concurrency levels get disjoint shares (a third and two thirds),
@@ -378,6 +403,15 @@ fn main() -> Result<()> {
                 Some(lua(&work, "list", &header_script(&bench, "GET", None))?),
             ),
             (
+                "relationship",
+                "/api/relationships/RELATIONSHIP",
+                Some(lua(
+                    &work,
+                    "relationship",
+                    &header_script(&bench, "GET", None),
+                )?),
+            ),
+            (
                 "customers",
                 "/api/customers?limit=50",
                 Some(lua(
@@ -431,7 +465,9 @@ fn main() -> Result<()> {
             )?,
         ));
         for (name, path, script) in &scripts(share)? {
-            let path = path.replace("PREVIEW", &preview_token);
+            let path = path
+                .replace("PREVIEW", &preview_token)
+                .replace("RELATIONSHIP", &relationship);
             let m = wrk::run(
                 &format!("{base}{path}"),
                 connections,
@@ -536,22 +572,28 @@ fn report(
     );
     let _ = writeln!(
         r,
-        "devhost serves the release `.wasm` components with a SQLite store; a fresh instance per request, pooling allocator, pre-instantiation. Throughput is also given as a fraction of the hello-world component's, and p99 as a multiple of its p99, at the same concurrency.\n"
+        "devhost serves the release `.wasm` components with a SQLite store; a fresh instance per request, pooling allocator, pre-instantiation. Throughput is also given as a fraction of the hello-world component's, and p99 as a multiple of its p99, at the same concurrency. *Own work* (at 64 connections, where both cores are busy) is the CPU time of one request beyond hello-world's: 2 cores divided by its requests per second, minus the same for hello-world.\n"
     );
     let _ = writeln!(
         r,
-        "| endpoint | conn | req/s | p50 ms | p99 ms | non-2xx | req/s vs hello | p99 vs hello |"
+        "| endpoint | conn | req/s | p50 ms | p99 ms | non-2xx | req/s vs hello | p99 vs hello | own work µs |"
     );
-    let _ = writeln!(r, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(r, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, c, m) in rows {
         let hello = rows
             .iter()
             .find(|(n, hc, _)| n == "baseline: hello world" && hc == c)
             .map(|(_, _, h)| *h)
             .unwrap_or_default();
+        let own = match (*c, name.as_str()) {
+            (64, n) if !n.starts_with("raw") && !n.starts_with("baseline: hello") => {
+                own_work_us(m.rps, hello.rps).map_or("".into(), |us| format!("{us:.0}"))
+            }
+            _ => String::new(),
+        };
         let _ = writeln!(
             r,
-            "| {name} | {c} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.2} |",
+            "| {name} | {c} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {own} |",
             m.rps,
             m.p50_ms,
             m.p99_ms,
@@ -608,6 +650,13 @@ fn report(
         );
     }
     r
+}
+
+/// The CPU time of one request beyond hello-world's, in µs, with both cores
+/// busy: 2 cores / its throughput − 2 cores / hello-world's.
+fn own_work_us(rps: f64, hello_rps: f64) -> Option<f64> {
+    let cores = 2.0;
+    (rps > 0.0 && hello_rps > 0.0).then(|| (cores / rps - cores / hello_rps) * 1e6)
 }
 
 /// Replaces the text between the load markers of `path`, or appends it.
