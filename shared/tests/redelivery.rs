@@ -182,3 +182,25 @@ fn the_dispatcher_alone_finishes_what_a_stopped_request_committed() {
 fn past_every_claim() -> u64 {
     partner_invites::ops::dispatch::CLAIM_FOR + 120
 }
+
+#[test]
+fn a_piggyback_reads_a_few_entries_however_busy_the_minute() {
+    let w = world();
+    for _ in 0..300 {
+        invite(&w);
+    }
+    // A minute on, the 300 commits' index entries are due to be looked at.
+    w.clock.advance(61);
+    let before = w.store.calls();
+    block_on(w.app().dispatcher().piggyback()).expect("piggyback");
+    let after = w.store.calls();
+    let trips = after.total() - before.total();
+    assert!(
+        trips <= 2 * (2 + 16),
+        "{trips} round trips for one piggyback over 300 entries"
+    );
+    // The dispatch calls still look at every one of them.
+    dispatch(&w);
+    let index = contents(&w.store.snapshot()).due;
+    assert!(index.is_empty(), "{} entries left", index.len());
+}

@@ -74,7 +74,18 @@ struct Cursor {
 struct Budget {
     attempts: usize,
     minutes: u64,
+    /// The most index entries read per minute.
+    entries: u64,
+    /// Whether those are read from a random place in the minute rather than
+    /// from its start: a piggyback's, so that the writing requests of a busy
+    /// minute share its entries instead of all reading the same ones.
+    sampled: bool,
 }
+
+/// The most index entries a dispatch call reads per minute.
+const ENTRIES_PER_MINUTE: u64 = 10_000;
+/// The index entries a piggyback reads per minute: one read.
+const PIGGYBACK_ENTRIES: u64 = 16;
 
 /// Redelivery of what is due.
 pub struct Dispatcher<'a, S, T> {
@@ -95,6 +106,8 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
             Budget {
                 attempts,
                 minutes: MINUTES_PER_CALL,
+                entries: ENTRIES_PER_MINUTE,
+                sampled: false,
             },
             true,
         )
@@ -102,13 +115,17 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
     }
 
     /// The little a writing request does after answering: at most one
-    /// attempt, from the last few minutes of the index (where an item's
-    /// entry is when it falls due); older ones are the dispatch calls'.
+    /// attempt, among a few entries of each of the last minutes of the index
+    /// (where an item's entry is when it falls due); the rest, and older
+    /// minutes, are the dispatch calls'. Bounded, so that under load every
+    /// write does not read a busy minute's every entry.
     pub async fn piggyback(&self) -> Result<DispatchReport, Problem> {
         self.run(
             Budget {
                 attempts: 1,
                 minutes: 2 * SKEW,
+                entries: PIGGYBACK_ENTRIES,
+                sampled: true,
             },
             false,
         )
@@ -176,9 +193,21 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
     ) -> Result<bool, Problem> {
         let records = self.app.records();
         let index = keys::due(minute);
-        let slots: Vec<String> = (1..=top.min(10_000)).map(|n| index.slot(n)).collect();
-        let mut left = top > 10_000;
+        let span = budget.entries.min(top);
+        let first = match top - span {
+            0 => 1,
+            rest if budget.sampled => 1 + self.app.random.u64() % (rest + 1),
+            _ => 1,
+        };
+        let slots: Vec<String> = (first..first + span).map(|n| index.slot(n)).collect();
+        let mut left = span < top;
         for chunk in slots.chunks(100) {
+            if report.attempted >= budget.attempts {
+                // Out of attempts: what is left is the next call's to read.
+                left = true;
+                report.more = true;
+                break;
+            }
             let entries: Vec<Slot<Due>> = records.slots(chunk).await?;
             let mut settled = Vec::new();
             for (key, entry) in chunk.iter().zip(entries) {

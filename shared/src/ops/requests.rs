@@ -184,7 +184,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         }
 
         let records = app.records();
-        let (key, mut record, items, profile) = self
+        let (key, record, items, profile) = self
             .propose(caller, &known.organization, connection, locale, None)
             .await?;
 
@@ -215,16 +215,31 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 Ok(Edit::Write(ledger, Ok(())))
             })
             .await?;
-        if let Err(refused) = entered {
+        self.open(&key, record, items, &profile, entered).await
+    }
+
+    /// A proposed request after its commit: opened and its email and event
+    /// delivered if the commit took it; else refused (shown nowhere), its
+    /// items dropped, and the commit's problem answered.
+    async fn open(
+        &self,
+        key: &str,
+        mut record: ConnectionRequest,
+        items: Vec<Prepared>,
+        profile: &PartnerProfile,
+        committed: Result<(), Problem>,
+    ) -> Result<RequestView, Problem> {
+        let app = self.app;
+        if let Err(refused) = committed {
             record.state = RequestState::Refused;
-            records.put(&key, &record).await?;
+            app.records().put(key, &record).await?;
             app.outbox().abandon(&items).await?;
             return Err(refused);
         }
         let record = self
-            .settle(&key, record, Some(items), Some(&profile), true)
+            .settle(key, record, Some(items), Some(profile), true)
             .await?;
-        Ok(RequestView::new(&record, now))
+        Ok(RequestView::new(&record, app.now()))
     }
 
     /// Writes a new request `proposed` (shown nowhere) with its approval
@@ -335,7 +350,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             relationship_id: relationship.id.clone(),
             from: relationship.connection,
         };
-        let (key, mut record, items, profile) = self
+        let (key, record, items, profile) = self
             .propose(caller, &known.organization, to, locale, Some(change))
             .await?;
         let ask = Change::Ask(PendingChange {
@@ -348,16 +363,8 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             .relationships()
             .transition(relationship, ask, &stamp, |_| Ok(None))
             .await;
-        if let Err(refused) = asked {
-            record.state = RequestState::Refused;
-            app.records().put(&key, &record).await?;
-            app.outbox().abandon(&items).await?;
-            return Err(refused);
-        }
-        let record = self
-            .settle(&key, record, Some(items), Some(&profile), true)
-            .await?;
-        Ok(RequestView::new(&record, now))
+        self.open(&key, record, items, &profile, asked.map(drop))
+            .await
     }
 
     /// Stages the approval email: the link goes to the organization's admin,

@@ -481,21 +481,6 @@ fn links_that_no_longer_work_show_their_own_page() {
         .expect("the pending invite's own link still opens the registration page");
 }
 
-/// An organization registered through p0's invite (its admin `email`).
-fn organization(h: &Harness, email: &str) -> String {
-    let invite = h.invite("p0", email);
-    let reply = h.post(
-        "/api/invites/redeem",
-        None,
-        &json!({"token": invite["token"]}),
-    );
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    reply.json()["organization_id"]
-        .as_str()
-        .expect("organization id")
-        .to_string()
-}
-
 /// The approval link in the newest email to `admin`, pointed at the app.
 fn approval_link(h: &Harness, admin: &str) -> String {
     let mail = h
@@ -542,7 +527,7 @@ fn approval_page_shows_the_request_and_decides_with_the_keyboard() {
     h.setup_partner("p1", false);
     h.setup_partner("p2", false);
     let admin = "admin@globex.example";
-    let org = organization(&h, admin);
+    let org = h.register("p0", admin);
     let first = request(&h, "p1", &org, "msp");
     let link = approval_link(&h, admin);
 
@@ -637,19 +622,6 @@ fn approval_page_shows_the_request_and_decides_with_the_keyboard() {
     assert_eq!(request_status(&h, "p2", &second), "declined");
 }
 
-/// `partner` connected to `org` through an invite its admin redeems
-/// (reseller with support); the relationship id.
-fn link_organization(h: &Harness, partner: &str, org: &str) -> String {
-    let invite = h.invite(partner, "admin@globex.example");
-    let body = json!({"token": invite["token"], "organization_id": org});
-    let linked = h.post("/api/invites/redeem", Some(&h.admin(org)), &body);
-    assert_eq!(linked.status, 201, "{}", linked.body);
-    linked.json()["relationship_id"]
-        .as_str()
-        .expect("relationship id")
-        .to_string()
-}
-
 /// `partner` asks to change `relationship` to `connection`: the answer's
 /// status and JSON.
 fn change(h: &Harness, partner: &str, relationship: &str, connection: &str) -> (u16, Value) {
@@ -668,8 +640,8 @@ fn a_change_of_connection_shows_what_is_gained_and_lost_and_is_decided_by_keyboa
     h.setup_partner("p0", false);
     h.setup_partner("p1", false);
     let admin = "admin@globex.example";
-    let org = organization(&h, admin);
-    let rel = link_organization(&h, "p1", &org);
+    let org = h.register("p0", admin);
+    let rel = h.link("p1", &org);
     let (status, asked) = change(&h, "p1", &rel, "msp");
     assert_eq!(status, 202, "{asked}");
     let link = approval_link(&h, admin);

@@ -434,6 +434,33 @@ impl Harness {
         reply.json()["webhook_secret"].as_str().map(str::to_string)
     }
 
+    /// A new organization, registered through an invite of `partner` to
+    /// its admin `email` (reseller with support); its id.
+    pub fn register(&self, partner: &str, email: &str) -> String {
+        let invite = self.invite(partner, email);
+        let body = serde_json::json!({"token": invite["token"]});
+        let reply = self.post("/api/invites/redeem", None, &body);
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.json()["organization_id"]
+            .as_str()
+            .expect("organization id")
+            .to_string()
+    }
+
+    /// `partner` connected to the existing organization `org` (reseller with
+    /// support) through an invite its admin redeems with their bearer; the
+    /// relationship id.
+    pub fn link(&self, partner: &str, org: &str) -> String {
+        let invite = self.invite(partner, "admin@org.example");
+        let body = serde_json::json!({"token": invite["token"], "organization_id": org});
+        let reply = self.post("/api/invites/redeem", Some(&self.admin(org)), &body);
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.json()["relationship_id"]
+            .as_str()
+            .expect("relationship id")
+            .to_string()
+    }
+
     /// Creates an invite for `email` and returns its JSON.
     pub fn invite(&self, partner: &str, email: &str) -> serde_json::Value {
         let reply = self.post(

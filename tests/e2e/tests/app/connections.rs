@@ -3,21 +3,6 @@
 
 use e2e::Harness;
 
-/// An organization registered through p0's invite; returns its id.
-fn organization(h: &Harness, email: &str) -> String {
-    let invite = h.invite("p0", email);
-    let reply = h.post(
-        "/api/invites/redeem",
-        None,
-        &serde_json::json!({"token": invite["token"]}),
-    );
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    reply.json()["organization_id"]
-        .as_str()
-        .expect("org")
-        .to_string()
-}
-
 fn approval_token(h: &Harness, admin_email: &str) -> String {
     let mails = h.received("/mail");
     let mail = mails
@@ -42,7 +27,7 @@ fn request_and_approve_through_the_page() {
     h.setup_partner("p0", false);
     let secret = h.setup_partner("p1", true).expect("secret");
     let p1 = h.partner("p1");
-    let org = organization(&h, "admin@org.example");
+    let org = h.register("p0", "admin@org.example");
     let org_before = h.snapshot().get(&format!("o/{org}")).cloned();
 
     let body = serde_json::json!({"organization_id": org, "connection": "msp"});
@@ -127,7 +112,7 @@ fn decline_by_bearer_and_withdraw() {
     h.setup_partner("p0", false);
     h.setup_partner("p1", true);
     let p1 = h.partner("p1");
-    let org = organization(&h, "admin@org.example");
+    let org = h.register("p0", "admin@org.example");
     let body =
         serde_json::json!({"organization_id": org, "connection": "reseller_without_support"});
     let id = h.post("/api/connections", Some(&p1), &body).json()["id"]
@@ -186,7 +171,7 @@ fn linking_an_existing_organization_with_its_admin_token() {
     let h = Harness::start();
     h.setup_partner("p0", false);
     h.setup_partner("p1", false);
-    let org = organization(&h, "admin@org.example");
+    let org = h.register("p0", "admin@org.example");
     let org_before = h.snapshot().get(&format!("o/{org}")).cloned();
     let invite = h.invite("p1", "admin@org.example");
     let body = serde_json::json!({"token": invite["token"], "organization_id": org});

@@ -21,34 +21,6 @@ fn harness() -> Harness {
     })
 }
 
-/// An organization registered through p0's invite (reseller with support).
-fn organization(h: &Harness, email: &str) -> String {
-    let invite = h.invite("p0", email);
-    let reply = h.post(
-        "/api/invites/redeem",
-        None,
-        &json!({"token": invite["token"]}),
-    );
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    reply.json()["organization_id"]
-        .as_str()
-        .expect("org")
-        .to_string()
-}
-
-/// `partner` connected to `org` through an invite its admin redeems
-/// (reseller with support); the relationship id.
-fn link(h: &Harness, partner: &str, org: &str) -> String {
-    let invite = h.invite(partner, "admin@org.example");
-    let body = json!({"token": invite["token"], "organization_id": org});
-    let linked = h.post("/api/invites/redeem", Some(&h.admin(org)), &body);
-    assert_eq!(linked.status, 201, "{}", linked.body);
-    linked.json()["relationship_id"]
-        .as_str()
-        .expect("relationship")
-        .to_string()
-}
-
 /// The types of the events received at `path`, in order.
 fn events(h: &Harness, path: &str) -> Vec<String> {
     h.received(path)
@@ -114,10 +86,10 @@ fn either_side_or_an_operator_ends_it_and_the_pair_can_connect_again() {
     h.setup_partner("p0", false);
     h.setup_partner("p1", true);
     h.setup_partner("p2", true);
-    let org = organization(&h, "admin@org.example");
+    let org = h.register("p0", "admin@org.example");
     let admin = h.admin(&org);
     let p1 = h.partner("p1");
-    let rel1 = link(&h, "p1", &org);
+    let rel1 = h.link("p1", &org);
     let asked = h.post(
         "/api/connections",
         Some(&h.partner("p2")),
@@ -198,7 +170,7 @@ fn either_side_or_an_operator_ends_it_and_the_pair_can_connect_again() {
     );
 
     // Connected again: by a new invite, and by a new request.
-    let again = link(&h, "p1", &org);
+    let again = h.link("p1", &org);
     assert_ne!(again, rel1);
     let customers = h.get("/api/customers", Some(&p1)).json();
     assert_eq!(statuses(&customers), ["active", "ended"]);
@@ -216,10 +188,10 @@ fn a_change_that_takes_away_is_at_once_one_that_adds_waits_for_the_admin() {
     let h = harness();
     h.setup_partner("p0", false);
     h.setup_partner("p1", true);
-    let org = organization(&h, "admin@org.example");
+    let org = h.register("p0", "admin@org.example");
     let admin = h.admin(&org);
     let p1 = h.partner("p1");
-    let rel = link(&h, "p1", &org);
+    let rel = h.link("p1", &org);
     let org_before = h.snapshot().get(&format!("o/{org}")).cloned();
 
     // Down: at once.
@@ -429,9 +401,9 @@ fn other_partners_and_organizations_ids_are_not_found_on_every_new_route() {
     h.setup_partner("p0", false);
     h.setup_partner("p1", true);
     h.setup_partner("p2", true);
-    let org = organization(&h, "admin@org.example");
-    let other = organization(&h, "admin@other.example");
-    let rel = link(&h, "p1", &org);
+    let org = h.register("p0", "admin@org.example");
+    let other = h.register("p0", "admin@other.example");
+    let rel = h.link("p1", &org);
     let up = change(&h, "p1", &rel, "msp");
     assert_eq!(up.status, 202, "{}", up.body);
     let request = up.json()["id"].as_str().expect("id").to_string();
@@ -492,8 +464,8 @@ fn a_hundred_concurrent_ends_and_approvals_leave_one_outcome() {
     let h = Harness::start();
     h.setup_partner("p0", false);
     h.setup_partner("p1", false);
-    let org = organization(&h, "admin@org.example");
-    let rel = link(&h, "p1", &org);
+    let org = h.register("p0", "admin@org.example");
+    let rel = h.link("p1", &org);
     let up = change(&h, "p1", &rel, "msp");
     let id = up.json()["id"].as_str().expect("id").to_string();
     let admin = h.admin(&org);
