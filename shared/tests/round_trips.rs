@@ -42,10 +42,10 @@ fn each_request_stays_within_its_round_trips() {
         (Op::Request, 16),
         (Op::Approve, 20),
         (Op::PutProfile, 6),
-        (Op::End, 15),
-        (Op::ChangeDown, 12),
-        (Op::AskChange, 20),
-        (Op::ApproveChange, 18),
+        (Op::End, 16),
+        (Op::ChangeDown, 13),
+        (Op::AskChange, 22),
+        (Op::ApproveChange, 19),
     ];
     let mut report = Vec::new();
     let mut over = Vec::new();
@@ -66,4 +66,31 @@ fn each_request_stays_within_its_round_trips() {
         over.join("\n"),
         report.join("\n")
     );
+}
+
+#[test]
+fn a_customers_page_costs_three_round_trips_after_ends_and_changes() {
+    let w = World::relayed();
+    let c = setup(&w);
+    for op in [Op::ChangeDown, Op::AskChange, Op::EndByAdmin] {
+        block_on(run(&w.app(), op, &c)).unwrap_or_else(|p| panic!("{op:?}: {p}"));
+    }
+    let app = w.app();
+    let before = w.store.calls().total();
+    let customers = block_on(app.list_customers("p0", page())).expect("customers");
+    let middle = w.store.calls().total();
+    let partners = block_on(app.list_partners(&c.org, page())).expect("partners");
+    let after = w.store.calls().total();
+    assert_eq!(
+        customers.items[0].connection.as_str(),
+        "reseller_without_support"
+    );
+    assert!(partners.items.iter().any(|p| p.status == "ended"));
+    assert!(partners.items.iter().any(|p| p.pending_change.is_some()));
+    for (side, trips) in [("customers", middle - before), ("partners", after - middle)] {
+        assert_eq!(
+            trips, 3,
+            "{side}: a counter check, an atomic counter read and one get-many"
+        );
+    }
 }

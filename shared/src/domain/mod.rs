@@ -30,8 +30,8 @@ pub use notification::{
 pub use organization::{AdminContact, Organization, OrganizationSource};
 pub use partner::{EndpointDisabled, PartnerProfile, WebhookEndpoint};
 pub use relationship::{
-    Change, Closing, Ended, PendingChange, Relationship, RelationshipEvent, RelationshipIntent,
-    RelationshipStatus, Via,
+    Change, Closing, Ended, ListSlots, PendingChange, Relationship, RelationshipEvent,
+    RelationshipIntent, RelationshipStatus, Via,
 };
 pub use schedule::{Schedule, Verdict};
 

@@ -5,8 +5,9 @@
 //!
 //! The record at `rel/<id>` is the relationship: every transition is one
 //! compare-and-swap of it, checked by [`Relationship::apply`]. The entries in
-//! the partner's and the organization's lists are copies of it as it was
-//! created, read together with it.
+//! the partner's and the organization's lists are copies of it, replaced by
+//! placeholders naming it before a transition and rewritten after, so that
+//! a page reads nothing else.
 
 use serde::{Deserialize, Serialize};
 
@@ -174,6 +175,19 @@ pub struct Relationship {
     /// What must still follow the last committed transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<RelationshipIntent>,
+    /// Where it is listed: each transition rewrites both entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<ListSlots>,
+}
+
+/// A relationship's slots in the partner's customers and the organization's
+/// partners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSlots {
+    /// In the partner's customers.
+    pub customer: u64,
+    /// In the organization's partners.
+    pub partner: u64,
 }
 
 /// A transition of a relationship.
@@ -397,6 +411,7 @@ mod tests {
             pending_change: None,
             history: Vec::new(),
             intent: None,
+            slots: None,
         }
     }
 

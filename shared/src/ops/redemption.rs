@@ -280,7 +280,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
                 (o, true, by)
             }
         };
-        let relationship = app.relationships().relationship(
+        let mut relationship = app.relationships().relationship(
             &profile,
             &organization,
             invite.connection,
@@ -301,7 +301,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
         let mut writes = Writes::new();
         let reserved = app
             .relationships()
-            .reserve(&mut writes, &relationship, &key)
+            .reserve(&mut writes, &mut relationship, &key)
             .await?;
         let mut accepted = invite.clone();
         accepted.accept(claims.generation, outcome.clone(), &stamp)?;

@@ -13,8 +13,10 @@
 //! A relationship's later transitions (a change of connection, its end) are
 //! one verified swap of its record ([`Relationships::transition`]), which
 //! carries in its intent what must follow: the ledger freed, the change
-//! request decided, the events delivered. Whoever reads the record next
-//! finishes what a request cut short left.
+//! request decided, the events delivered, both list entries rewritten (they
+//! hold placeholders naming the record meanwhile). Whoever reads the record
+//! next, or a list that meets a placeholder, finishes what a request cut
+//! short left.
 
 use serde::Deserialize;
 
@@ -26,8 +28,8 @@ use crate::auth::Principal;
 use crate::capabilities::ConnectionType;
 use crate::domain::relationship::difference;
 use crate::domain::{
-    Action, Actor, Change, Connect, EventType, Ledger, Organization, PartnerProfile, Relationship,
-    RelationshipEvent, RelationshipId, RelationshipStatus, Source, Stamp, Via,
+    Action, Actor, Change, Connect, EventType, Ledger, ListSlots, Organization, PartnerProfile,
+    Relationship, RelationshipEvent, RelationshipId, RelationshipStatus, Source, Stamp, Via,
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
@@ -140,32 +142,36 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             pending_change: None,
             history: vec![RelationshipEvent::plain(created)],
             intent: None,
+            slots: None,
         }
     }
 
-    /// Stages the record of `relationship` and takes its two list slots,
-    /// staging placeholders that name the commit at `commit`. (The record is
-    /// written before anything names it; only the commit makes it count.)
+    /// Takes the two list slots of `relationship` (recording them in it),
+    /// staging placeholders that name the commit at `commit`, and stages its
+    /// record. (The record is written before anything names it; only the
+    /// commit makes it count.)
     pub(crate) async fn reserve(
         &self,
         writes: &mut Writes,
-        relationship: &Relationship,
+        relationship: &mut Relationship,
         commit: &str,
     ) -> Result<Reserved, Problem> {
         let records = self.app.records();
-        let partner = relationship.partner_id.as_str();
-        let organization = &relationship.organization_id;
+        let customers = keys::customers(&relationship.partner_id);
+        let partners = keys::org_partners(relationship.organization_id.as_str());
+        let reserved = Reserved {
+            customer: customers.take(records, 1).await?.first,
+            partner: partners.take(records, 1).await?.first,
+        };
+        relationship.slots = Some(ListSlots {
+            customer: reserved.customer,
+            partner: reserved.partner,
+        });
         records.stage(
             writes,
             keys::relationship(relationship.id.as_str()),
             relationship,
         )?;
-        let customers = keys::customers(partner);
-        let partners = keys::org_partners(organization.as_str());
-        let reserved = Reserved {
-            customer: customers.take(records, 1).await?.first,
-            partner: partners.take(records, 1).await?.first,
-        };
         writes.raw(
             customers.slot(reserved.customer),
             record::placeholder(commit),
@@ -304,9 +310,11 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         .await
     }
 
-    /// A page of one side's relationships as they stand; placeholders met
-    /// are finished first. The filter applies to the page read, so a page
-    /// may hold fewer items than asked for and still have a next one.
+    /// A page of one side's relationships, newest first, of `status`. The
+    /// entries are the relationships as they stand: a transition replaces
+    /// both with placeholders naming the relationship's record before it
+    /// commits and fills them after, so a page that meets one has the
+    /// record finish first.
     async fn list<V>(
         &self,
         side: Sequence,
@@ -318,38 +326,45 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             .page(
                 self.app.records(),
                 page,
-                |_: &Relationship| true,
+                |r: &Relationship| status.keeps(r),
                 async |commit: &str| self.app.finish(commit).await,
             )
             .await?;
         let now = self.app.now();
-        let current = self.standing(items).await?;
         Ok(Page {
-            items: current
-                .iter()
-                .filter(|r| status.keeps(r))
-                .map(|r| view(r, now))
-                .collect(),
+            items: items.iter().map(|r| view(r, now)).collect(),
             next_cursor,
         })
     }
 
-    /// The records of listed relationships, in one read: each as it stands
-    /// (a list entry is the relationship as it was created), finished if a
-    /// transition left it unfinished.
-    async fn standing(&self, listed: Vec<Relationship>) -> Result<Vec<Relationship>, Problem> {
-        let ids: Vec<RelationshipId> = listed.iter().map(|r| r.id.clone()).collect();
-        let mut current = self.records(&ids).await?.into_iter().peekable();
-        let mut standing = Vec::with_capacity(listed.len());
-        for copy in listed {
-            standing.push(match current.next_if(|r| r.id == copy.id) {
-                // What a transition left owed is finished by whoever meets it.
-                Some(r) if r.intent.is_some() => self.settle(r, None, None).await?,
-                Some(r) => r,
-                None => copy,
-            });
-        }
-        Ok(standing)
+    /// Stages `r` as it stands (without its intent) in both its list slots.
+    fn stage_listed(&self, writes: &mut Writes, r: &Relationship) -> Result<(), Problem> {
+        let Some(slots) = r.slots else {
+            return Ok(());
+        };
+        let records = self.app.records();
+        let listed = Relationship {
+            intent: None,
+            ..r.clone()
+        };
+        records.stage(
+            writes,
+            keys::customers(&r.partner_id).slot(slots.customer),
+            &listed,
+        )?;
+        records.stage(
+            writes,
+            keys::org_partners(r.organization_id.as_str()).slot(slots.partner),
+            &listed,
+        )?;
+        Ok(())
+    }
+
+    /// Writes `r` as it stands into both its list slots.
+    async fn relist(&self, r: &Relationship) -> Result<(), Problem> {
+        let mut writes = Writes::new();
+        self.stage_listed(&mut writes, r)?;
+        Ok(self.app.records().put_all(writes).await?)
     }
 
     /// The records of relationships `ids`, in one read (those that have one).
@@ -387,12 +402,18 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         }
     }
 
-    /// Finishes the relationship `id` if a transition left it unfinished.
+    /// Finishes the relationship `id` if a transition left it unfinished,
+    /// and fills its list slots (a placeholder names the record whose
+    /// transition committed, or was refused, after writing it).
     pub(crate) async fn finish(
         &self,
         id: &RelationshipId,
     ) -> Result<Option<Relationship>, Problem> {
-        self.current(id).await
+        let current = self.current(id).await?;
+        if let Some(r) = current.as_ref().filter(|r| r.intent.is_none()) {
+            self.relist(r).await?;
+        }
+        Ok(current)
     }
 
     /// A relationship the caller is a side of (an operator is of every
@@ -546,9 +567,9 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         next.apply(&change, stamp)?;
         let mut items: Vec<Prepared> = Vec::new();
         let mut profile = None;
+        let mut writes = Writes::new();
         if let Some((event, data)) = event(&next)? {
             let p = app.partners().profile(&r.partner_id).await?;
-            let mut writes = Writes::new();
             let source = Source {
                 key: key.clone(),
                 event: stamp.id.clone(),
@@ -558,9 +579,17 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
                 .event(&mut writes, &p, event, data, source, Vec::new())
                 .await?;
             app.outbox().watch(&mut writes, &items).await?;
-            records.put_all(writes).await?;
             profile = Some(p);
         }
+        // The list entries name the record until its transition is done.
+        if let Some(slots) = r.slots {
+            let placeholder = record::placeholder(&key);
+            let customers = keys::customers(&r.partner_id).slot(slots.customer);
+            writes.raw(customers, placeholder.clone());
+            let partners = keys::org_partners(r.organization_id.as_str()).slot(slots.partner);
+            writes.raw(partners, placeholder);
+        }
+        records.put_all(writes).await?;
         let committed = records
             .update(&key, |current: Option<Relationship>| {
                 let mut now = current
@@ -578,13 +607,17 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             Ok(committed) => self.settle(committed, Some(items), profile.as_ref()).await,
             Err(problem) => {
                 app.outbox().abandon(&items).await?;
+                if let Some(r) = self.current(&r.id).await? {
+                    self.relist(&r).await?;
+                }
                 Err(problem)
             }
         }
     }
 
     /// Carries out what the relationship's intent owes (each step
-    /// idempotent) and clears what was done.
+    /// idempotent), clears what was done, and lists the relationship as it
+    /// then stands.
     async fn settle(
         &self,
         r: Relationship,
@@ -605,7 +638,8 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             Some(items) => app.outbox().deliver(items, profile).await?,
             None => app.outbox().deliver_keys(&owed.deliver).await?,
         };
-        app.records()
+        let settled = app
+            .records()
             .update(
                 &keys::relationship(r.id.as_str()),
                 |current: Option<Relationship>| {
@@ -629,6 +663,11 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
                     Ok(Edit::Write(now.clone(), now))
                 },
             )
-            .await
+            .await?;
+        // An intent still there is a later transition's, which lists it.
+        if settled.intent.is_none() {
+            self.relist(&settled).await?;
+        }
+        Ok(settled)
     }
 }

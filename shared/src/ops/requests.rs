@@ -985,10 +985,10 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         };
         let mut writes = Writes::new();
         let connect = match decision {
-            Decision::Approve(relationship) => {
+            Decision::Approve(mut relationship) => {
                 let reserved = app
                     .relationships()
-                    .reserve(&mut writes, &relationship, key)
+                    .reserve(&mut writes, &mut relationship, key)
                     .await?;
                 Some((
                     Connect {

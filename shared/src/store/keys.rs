@@ -10,13 +10,13 @@
 //! | `p/<partner>/inv/seq`, `p/<partner>/inv/<n>` | invite counter, [`Invite`](crate::domain::Invite) `n` |
 //! | `p/<partner>/idem/<sha256 of key>` | idempotency claim counter: the request that takes 1 creates the invite |
 //! | `p/<partner>/idem/<sha256 of key>/rec` | what that request creates (the invite and its outbox items), written before it creates them |
-//! | `p/<partner>/cust/seq`, `p/<partner>/cust/<n>` | customer counter, [`Relationship`](crate::domain::Relationship) as it was created, listed by the partner |
+//! | `p/<partner>/cust/seq`, `p/<partner>/cust/<n>` | customer counter, [`Relationship`](crate::domain::Relationship) as it stands, listed by the partner (rewritten by each transition of `rel/<id>`) |
 //! | `p/<partner>/con/seq`, `p/<partner>/con/<n>` | request counter, [`ConnectionRequest`](crate::domain::ConnectionRequest) |
 //! | `p/<partner>/msg/seq`, `p/<partner>/msg/<n>` | webhook delivery counter, [`WebhookDelivery`](crate::domain::WebhookDelivery) |
 //! | `rel/<relationship>` | [`Relationship`](crate::domain::Relationship): the relationship as it stands (status, connection, history), one record to compare-and-swap |
 //! | `o/<org>` | [`Organization`](crate::domain::Organization) |
 //! | `o/<org>/ptn/ledger` | [`Ledger`](crate::domain::Ledger): the organization's partners and open requests, one record to compare-and-swap |
-//! | `o/<org>/ptn/seq`, `o/<org>/ptn/<n>` | the organization's partners ([`Relationship`](crate::domain::Relationship)s as they were created) |
+//! | `o/<org>/ptn/seq`, `o/<org>/ptn/<n>` | the organization's partners ([`Relationship`](crate::domain::Relationship)s as they stand) |
 //! | `o/<org>/con/seq`, `o/<org>/con/<n>` | the requests made to the organization ([`Locator`](crate::domain::Locator)s with the request id) |
 //! | `rl/<scope>/<digest of subject>/<window>` | a rate counter (deleted by the next window's first request) |
 //! | `platform/msg/seq`, `platform/msg/<n>` | deliveries to the platform's endpoint ([`WebhookDelivery`](crate::domain::WebhookDelivery)) |

@@ -183,6 +183,24 @@ pub fn violations(c: &Contents, before: &BTreeMap<String, u64>) -> Vec<String> {
                 .iter()
                 .map(|((o, n), s)| (format!("o/{o}/ptn/{n}"), s)),
         );
+    for (slot, s) in placeholders.clone() {
+        if let Slot::Pending(commit) = s
+            && commit.starts_with("rel/")
+        {
+            v.push(format!(
+                "{slot}: placeholder of {commit}'s transition never filled"
+            ));
+        }
+        // A listed relationship is its record as it stands.
+        if let Slot::Record(listed) = s
+            && let Some(r) = c.relationships.get(&format!("rel/{}", listed.id))
+            && r.intent.is_none()
+            && (listed.status, listed.connection, &listed.pending_change)
+                != (r.status, r.connection, &r.pending_change)
+        {
+            v.push(format!("{slot}: lists {} unlike its record", listed.id));
+        }
+    }
     for (slot, s) in placeholders {
         if let Slot::Pending(commit) = s {
             let committed = c
