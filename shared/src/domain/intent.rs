@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::organization::Organization;
-use super::relationship::Relationship;
+use super::relationship::{ListSlots, Relationship};
 
 /// The writes and deliveries a commit still owes. Every step is idempotent:
 /// doing it twice leaves what doing it once does.
@@ -32,6 +32,16 @@ pub struct Connect {
     /// The organization to register, when the commit creates one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<Organization>,
+}
+
+impl Connect {
+    /// Where the relationship is listed.
+    pub fn slots(&self) -> ListSlots {
+        ListSlots {
+            customer: self.customer_slot,
+            partner: self.partner_slot,
+        }
+    }
 }
 
 impl Intent {

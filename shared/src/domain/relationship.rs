@@ -129,6 +129,23 @@ pub struct RelationshipIntent {
     pub deliver: Vec<String>,
 }
 
+impl RelationshipIntent {
+    /// Removes from `intent` what `carried_out` covered, leaving what a later
+    /// transition added; `None` once nothing is owed.
+    pub fn discharge(intent: &mut Option<RelationshipIntent>, carried_out: &RelationshipIntent) {
+        let Some(owed) = intent.as_mut() else {
+            return;
+        };
+        owed.free_ledger &= !carried_out.free_ledger;
+        owed.close_requests
+            .retain(|c| !carried_out.close_requests.contains(c));
+        owed.deliver.retain(|k| !carried_out.deliver.contains(k));
+        if !owed.free_ledger && owed.close_requests.is_empty() && owed.deliver.is_empty() {
+            *intent = None;
+        }
+    }
+}
+
 /// How a change request was decided, as its record must show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closing {
@@ -245,6 +262,14 @@ impl Relationship {
         self.pending_change.as_ref().filter(|p| p.expires_at > now)
     }
 
+    /// Whether its history names change request `request` (asked for, or
+    /// decided): the request's commit was made.
+    pub fn names(&self, request: &RequestId) -> bool {
+        self.history
+            .iter()
+            .any(|e| e.request_id.as_ref() == Some(request))
+    }
+
     /// Whether a transition with this event id was committed.
     pub fn recorded(&self, event: &str) -> bool {
         !event.is_empty() && self.history.iter().any(|e| e.event.id == event)
@@ -304,7 +329,7 @@ impl Relationship {
                         };
                         closed = Some(closing(request, state, Action::Approved));
                     }
-                    None => self.check_ask(*to, stamp.at)?,
+                    None => self.check_change(*to, stamp.at)?,
                 }
                 let from = std::mem::replace(&mut self.connection, *to);
                 RelationshipEvent {
@@ -315,7 +340,7 @@ impl Relationship {
                 }
             }
             Change::Ask(pending) => {
-                self.check_ask(pending.to, stamp.at)?;
+                self.check_change(pending.to, stamp.at)?;
                 self.pending_change = Some(pending.clone());
                 RelationshipEvent {
                     from: Some(self.connection),
@@ -342,8 +367,9 @@ impl Relationship {
         Ok(closed)
     }
 
-    /// Whether a change to `to` may be asked for at `now`.
-    pub fn check_ask(&self, to: ConnectionType, now: u64) -> Result<(), Problem> {
+    /// Whether a change to `to` may be made, or asked for, at `now`: not
+    /// ended, another connection, no other change waiting.
+    pub fn check_change(&self, to: ConnectionType, now: u64) -> Result<(), Problem> {
         if !self.is_active() {
             return Err(ended());
         }

@@ -194,10 +194,10 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
         let records = self.app.records();
         let index = keys::due(minute);
         let span = budget.entries.min(top);
-        let first = match top - span {
-            0 => 1,
-            rest if budget.sampled => 1 + self.app.random.u64() % (rest + 1),
-            _ => 1,
+        let first = if budget.sampled && top > span {
+            1 + self.app.random.u64() % (top - span + 1)
+        } else {
+            1
         };
         let slots: Vec<String> = (first..first + span).map(|n| index.slot(n)).collect();
         let mut left = span < top;

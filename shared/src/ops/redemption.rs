@@ -357,7 +357,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             Ok(i) => i,
             Err(problem) => {
                 app.relationships()
-                    .release(&connect.relationship, reserved)
+                    .release(&connect.relationship, connect.slots())
                     .await?;
                 app.outbox().abandon(&items).await?;
                 return Err(problem);

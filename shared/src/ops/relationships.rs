@@ -29,7 +29,8 @@ use crate::capabilities::ConnectionType;
 use crate::domain::relationship::difference;
 use crate::domain::{
     Action, Actor, Change, Connect, EventType, Ledger, ListSlots, Organization, PartnerProfile,
-    Relationship, RelationshipEvent, RelationshipId, RelationshipStatus, Source, Stamp, Via,
+    Relationship, RelationshipEvent, RelationshipId, RelationshipIntent, RelationshipStatus,
+    Source, Stamp, Via,
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
@@ -107,13 +108,13 @@ pub struct Relationships<'a, S, T> {
     pub(crate) app: &'a App<S, T>,
 }
 
-/// Where a new relationship will be listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Reserved {
-    /// The slot in the partner's customers.
-    pub customer: u64,
-    /// The slot in the organization's partners.
-    pub partner: u64,
+/// The keys of `r`'s two list entries at `slots`: in the partner's
+/// customers, in the organization's partners.
+fn listed_at(r: &Relationship, slots: ListSlots) -> [String; 2] {
+    [
+        keys::customers(&r.partner_id).slot(slots.customer),
+        keys::org_partners(r.organization_id.as_str()).slot(slots.partner),
+    ]
 }
 
 impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
@@ -155,29 +156,28 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         writes: &mut Writes,
         relationship: &mut Relationship,
         commit: &str,
-    ) -> Result<Reserved, Problem> {
+    ) -> Result<ListSlots, Problem> {
         let records = self.app.records();
-        let customers = keys::customers(&relationship.partner_id);
-        let partners = keys::org_partners(relationship.organization_id.as_str());
-        let reserved = Reserved {
-            customer: customers.take(records, 1).await?.first,
-            partner: partners.take(records, 1).await?.first,
+        let slots = ListSlots {
+            customer: keys::customers(&relationship.partner_id)
+                .take(records, 1)
+                .await?
+                .first,
+            partner: keys::org_partners(relationship.organization_id.as_str())
+                .take(records, 1)
+                .await?
+                .first,
         };
-        relationship.slots = Some(ListSlots {
-            customer: reserved.customer,
-            partner: reserved.partner,
-        });
+        relationship.slots = Some(slots);
         records.stage(
             writes,
             keys::relationship(relationship.id.as_str()),
             relationship,
         )?;
-        writes.raw(
-            customers.slot(reserved.customer),
-            record::placeholder(commit),
-        );
-        writes.raw(partners.slot(reserved.partner), record::placeholder(commit));
-        Ok(reserved)
+        for key in listed_at(relationship, slots) {
+            writes.raw(key, record::placeholder(commit));
+        }
+        Ok(slots)
     }
 
     /// Deletes a reserved record and slots: their commit was refused, or
@@ -185,14 +185,15 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
     pub(crate) async fn release(
         &self,
         relationship: &Relationship,
-        reserved: Reserved,
+        slots: ListSlots,
     ) -> Result<(), Problem> {
-        let slots = [
+        let [customer, partner] = listed_at(relationship, slots);
+        let keys = [
             keys::relationship(relationship.id.as_str()),
-            keys::customers(&relationship.partner_id).slot(reserved.customer),
-            keys::org_partners(relationship.organization_id.as_str()).slot(reserved.partner),
+            customer,
+            partner,
         ];
-        Ok(self.app.records().release(&slots).await?)
+        Ok(self.app.records().release(&keys).await?)
     }
 
     /// Brings a committed relationship into being: registers the
@@ -220,7 +221,7 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
                     &Ledger::with(&r.partner_id, r.id.clone()),
                 )?;
             }
-            self.stage_entries(&mut writes, connect)?;
+            self.stage_listed(&mut writes, r, connect.slots())?;
             records.put_all(writes).await?;
             if registered.is_none() {
                 records.put(&organization_key, organization).await?;
@@ -250,35 +251,15 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         }
         match joined {
             Some(existing) => {
-                let reserved = Reserved {
-                    customer: connect.customer_slot,
-                    partner: connect.partner_slot,
-                };
-                self.release(r, reserved).await?;
+                self.release(r, connect.slots()).await?;
                 Ok(Some(existing))
             }
             None => {
-                self.stage_entries(&mut writes, connect)?;
+                self.stage_listed(&mut writes, r, connect.slots())?;
                 records.put_all(writes).await?;
                 Ok(None)
             }
         }
-    }
-
-    fn stage_entries(&self, writes: &mut Writes, connect: &Connect) -> Result<(), Problem> {
-        let records = self.app.records();
-        let r = &connect.relationship;
-        records.stage(
-            writes,
-            keys::customers(&r.partner_id).slot(connect.customer_slot),
-            r,
-        )?;
-        records.stage(
-            writes,
-            keys::org_partners(r.organization_id.as_str()).slot(connect.partner_slot),
-            r,
-        )?;
-        Ok(())
     }
 
     /// `GET /api/customers`: the partner's customers, newest first.
@@ -337,33 +318,30 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         })
     }
 
-    /// Stages `r` as it stands (without its intent) in both its list slots.
-    fn stage_listed(&self, writes: &mut Writes, r: &Relationship) -> Result<(), Problem> {
-        let Some(slots) = r.slots else {
-            return Ok(());
-        };
-        let records = self.app.records();
+    /// Stages `r` as it stands (without its intent) in its list slots.
+    fn stage_listed(
+        &self,
+        writes: &mut Writes,
+        r: &Relationship,
+        slots: ListSlots,
+    ) -> Result<(), Problem> {
         let listed = Relationship {
             intent: None,
             ..r.clone()
         };
-        records.stage(
-            writes,
-            keys::customers(&r.partner_id).slot(slots.customer),
-            &listed,
-        )?;
-        records.stage(
-            writes,
-            keys::org_partners(r.organization_id.as_str()).slot(slots.partner),
-            &listed,
-        )?;
+        for key in listed_at(r, slots) {
+            self.app.records().stage(writes, key, &listed)?;
+        }
         Ok(())
     }
 
     /// Writes `r` as it stands into both its list slots.
     async fn relist(&self, r: &Relationship) -> Result<(), Problem> {
+        let Some(slots) = r.slots else {
+            return Ok(());
+        };
         let mut writes = Writes::new();
-        self.stage_listed(&mut writes, r)?;
+        self.stage_listed(&mut writes, r, slots)?;
         Ok(self.app.records().put_all(writes).await?)
     }
 
@@ -582,12 +560,13 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             profile = Some(p);
         }
         // The list entries name the record until its transition is done.
-        if let Some(slots) = r.slots {
-            let placeholder = record::placeholder(&key);
-            let customers = keys::customers(&r.partner_id).slot(slots.customer);
-            writes.raw(customers, placeholder.clone());
-            let partners = keys::org_partners(r.organization_id.as_str()).slot(slots.partner);
-            writes.raw(partners, placeholder);
+        for listed in r
+            .slots
+            .map(|slots| listed_at(&r, slots))
+            .into_iter()
+            .flatten()
+        {
+            writes.raw(listed, record::placeholder(&key));
         }
         records.put_all(writes).await?;
         let committed = records
@@ -646,20 +625,10 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
                     let mut now = current
                         .filter(|c| c.id == r.id)
                         .ok_or_else(|| Problem::not_found("relationship"))?;
-                    let Some(intent) = now.intent.as_mut() else {
+                    if now.intent.is_none() {
                         return Ok(Edit::Keep(now));
-                    };
-                    intent.free_ledger &= !owed.free_ledger;
-                    intent
-                        .close_requests
-                        .retain(|c| !owed.close_requests.contains(c));
-                    intent.deliver.retain(|k| !owed.deliver.contains(k));
-                    if !intent.free_ledger
-                        && intent.close_requests.is_empty()
-                        && intent.deliver.is_empty()
-                    {
-                        now.intent = None;
                     }
+                    RelationshipIntent::discharge(&mut now.intent, &owed);
                     Ok(Edit::Write(now.clone(), now))
                 },
             )

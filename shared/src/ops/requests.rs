@@ -340,7 +340,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let app = self.app;
         let now = app.now();
         // Refused before anything is written if the relationship cannot take it.
-        relationship.check_ask(to, now)?;
+        relationship.check_change(to, now)?;
         let known = app
             .organizations()
             .known(&relationship.organization_id)
@@ -482,11 +482,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let app = self.app;
         if let Some(change) = &record.change {
             let relationship = app.relationships().current(&change.relationship_id).await?;
-            return Ok(relationship.is_some_and(|r| {
-                r.history
-                    .iter()
-                    .any(|e| e.request_id.as_ref() == Some(&record.id))
-            }));
+            return Ok(relationship.is_some_and(|r| r.names(&record.id)));
         }
         let known = app.organizations().known(&record.organization_id).await?;
         let open = known.as_ref().and_then(|k| {
@@ -990,15 +986,12 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                     .relationships()
                     .reserve(&mut writes, &mut relationship, key)
                     .await?;
-                Some((
-                    Connect {
-                        relationship: *relationship,
-                        customer_slot: reserved.customer,
-                        partner_slot: reserved.partner,
-                        organization: None,
-                    },
-                    reserved,
-                ))
+                Some(Connect {
+                    relationship: *relationship,
+                    customer_slot: reserved.customer,
+                    partner_slot: reserved.partner,
+                    organization: None,
+                })
             }
             Decision::Decline => None,
         };
@@ -1009,7 +1002,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             event: stamp.id.clone(),
         };
         let mut feed = Vec::new();
-        if let Some((c, _)) = &connect {
+        if let Some(c) = &connect {
             feed.push((
                 EventType::RelationshipCreated,
                 to_json(&RelationshipView::new(&c.relationship, stamp.at))?,
@@ -1035,7 +1028,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                     .ok_or_else(|| Problem::not_found("connection request"))?;
                 r.decide(state.clone(), action, &stamp)?;
                 let intent = r.intent.get_or_insert_with(Intent::default);
-                intent.connect = connect.as_ref().map(|(c, _)| c.clone());
+                intent.connect = connect.clone();
                 intent.deliver.extend(keys_of(&items));
                 Ok(Edit::Write(r.clone(), r))
             })
@@ -1043,9 +1036,9 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let committed = match committed {
             Ok(r) => r,
             Err(problem) => {
-                if let Some((c, reserved)) = connect {
+                if let Some(c) = connect {
                     app.relationships()
-                        .release(&c.relationship, reserved)
+                        .release(&c.relationship, c.slots())
                         .await?;
                 }
                 app.outbox().abandon(&items).await?;

@@ -641,11 +641,7 @@ fn request_committed(c: &Contents, r: &ConnectionRequest) -> bool {
         let asked = c
             .relationships
             .get(&format!("rel/{}", change.relationship_id))
-            .is_some_and(|rel| {
-                rel.history
-                    .iter()
-                    .any(|e| e.request_id.as_ref() == Some(&r.id))
-            });
+            .is_some_and(|rel| rel.names(&r.id));
         return r.opened() || (r.state == RequestState::Proposed && asked);
     }
     r.opened()
