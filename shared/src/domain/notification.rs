@@ -34,7 +34,9 @@ pub struct Email {
     pub to: String,
     /// Subject line.
     pub subject: String,
-    /// Plain-text body.
+    /// Plain-text body (none in the copy an invite keeps of its last email:
+    /// see [`Email::without_body`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// HTML body, the same words and link as `text` (none in emails written
     /// before HTML was added).
@@ -57,6 +59,27 @@ pub struct Email {
     /// Until when a dispatcher holds its next attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_until: Option<u64>,
+}
+
+impl Email {
+    /// The email as a record that shows what became of it keeps it: without
+    /// its text, HTML and attempts, which stay in the outbox, so that the
+    /// record stays small for every request that reads it.
+    pub fn without_body(&self) -> Email {
+        Email {
+            id: self.id.clone(),
+            to: self.to.clone(),
+            subject: self.subject.clone(),
+            text: String::new(),
+            html: None,
+            created_at: self.created_at,
+            status: self.status.clone(),
+            source: self.source.clone(),
+            attempts: Vec::new(),
+            next_attempt_at: self.next_attempt_at,
+            claimed_until: self.claimed_until,
+        }
+    }
 }
 
 /// The change an outbox item reports: the history event of a record. The

@@ -698,7 +698,7 @@ pub(crate) fn note_prepared(invite: &mut Invite, items: &[Prepared]) {
     intent.deliver.extend(keys_of(items));
     for item in items {
         if let Prepared::Email(_, email) = item {
-            invite.last_email = Some(email.clone());
+            invite.last_email = Some(email.without_body());
         }
     }
 }
@@ -708,6 +708,6 @@ fn note_outcome(last: &mut Option<Email>, emails: &[Email]) {
     if let Some(last) = last
         && let Some(sent) = emails.iter().find(|e| e.id == last.id)
     {
-        *last = sent.clone();
+        *last = sent.without_body();
     }
 }
