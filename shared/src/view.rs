@@ -8,8 +8,8 @@ use crate::domain::connection::request_status_name;
 use crate::domain::invite::status_name;
 use crate::domain::{
     Action, Actor, AuditEvent, ChangeOf, ConnectionRequest, CustomerDetails, Deliverable,
-    DeliveryAttempt, DeliveryState, Email, EmailStatus, EventType, Invite, InviteId, InviteState,
-    Organization, Relationship, Via, WebhookDelivery,
+    DeliveryAttempt, DeliveryState, Email, EmailStatus, EventType, Invite, InviteHead, InviteId,
+    InviteState, Organization, Relationship, Via, WebhookDelivery,
 };
 
 /// A page of a list, newest first.
@@ -74,22 +74,18 @@ pub struct InviteSummary {
 }
 
 impl InviteSummary {
-    /// Summarises `invite` at `now`.
-    pub fn new(invite: &Invite, now: u64) -> InviteSummary {
+    /// Summarises an invite, read as its list reads it, at `now`.
+    pub fn new(invite: &InviteHead, now: u64) -> InviteSummary {
         InviteSummary {
             id: invite.id.to_string(),
             status: status_name(invite.status(now)),
             connection: invite.connection,
-            company_name: invite.customer.company.name.clone(),
-            contact_email: invite.customer.contact.email.clone(),
+            company_name: invite.company_name().to_string(),
+            contact_email: invite.contact_email().to_string(),
             partner_reference: invite.partner_reference.clone(),
             created_at: rfc3339(invite.created_at()),
             expires_at: rfc3339(invite.expires_at),
-            accepted_at: invite
-                .history
-                .iter()
-                .find(|e| e.action == Action::Accepted)
-                .map(|e| rfc3339(e.at)),
+            accepted_at: invite.accepted_at().map(rfc3339),
         }
     }
 }

@@ -93,7 +93,8 @@ pub struct Invite {
     pub state: InviteState,
     /// Every change, oldest first.
     pub history: Vec<AuditEvent>,
-    /// The last invite email and what became of it.
+    /// The last invite email and what became of it, without its body (the
+    /// outbox has that).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_email: Option<Email>,
     /// What must still follow the last committed change.
@@ -101,15 +102,30 @@ pub struct Invite {
     pub intent: Option<Intent>,
 }
 
+impl InviteState {
+    /// The status this state stands for, expiry aside.
+    fn stored(&self) -> InviteStatus {
+        match self {
+            InviteState::Pending => InviteStatus::Pending,
+            InviteState::Accepted { .. } => InviteStatus::Accepted,
+            InviteState::Revoked => InviteStatus::Revoked,
+        }
+    }
+}
+
+/// The status at `now` of an invite stored as `stored` (never `expired`)
+/// whose link expires at `expires_at`.
+fn status_at(stored: InviteStatus, expires_at: u64, now: u64) -> InviteStatus {
+    match stored {
+        InviteStatus::Pending if now >= expires_at => InviteStatus::Expired,
+        other => other,
+    }
+}
+
 impl Invite {
     /// The status at `now`.
     pub fn status(&self, now: u64) -> InviteStatus {
-        match self.state {
-            InviteState::Accepted { .. } => InviteStatus::Accepted,
-            InviteState::Revoked => InviteStatus::Revoked,
-            InviteState::Pending if now >= self.expires_at => InviteStatus::Expired,
-            InviteState::Pending => InviteStatus::Pending,
-        }
+        status_at(self.state.stored(), self.expires_at, now)
     }
 
     /// When the invite was created.
@@ -205,6 +221,118 @@ impl Invite {
         self.state = outcome;
         self.history.push(stamp.event(Action::Accepted));
         Ok(())
+    }
+}
+
+/// An invite as its partner's list reads it: what a summary shows, decoded
+/// without the rest of the record (the details, who made each change, the
+/// last email), which a page of 50 would otherwise parse for nothing. It
+/// reads every invite record, of any age.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InviteHead {
+    /// Id.
+    pub id: InviteId,
+    /// How the customer will be connected.
+    pub connection: ConnectionType,
+    customer: CustomerHead,
+    /// The partner's own reference.
+    #[serde(default)]
+    pub partner_reference: Option<String>,
+    issued_at: u64,
+    /// When the current link expires.
+    pub expires_at: u64,
+    /// The stored state's name: never `expired`.
+    state: InviteStatus,
+    history: Vec<LineHead>,
+    /// Present while a commit left something owed.
+    #[serde(default)]
+    intent: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CustomerHead {
+    company: CompanyHead,
+    contact: ContactHead,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CompanyHead {
+    name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct ContactHead {
+    email: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct LineHead {
+    action: Action,
+    at: u64,
+}
+
+impl InviteHead {
+    /// The head of a whole invite.
+    pub fn of(invite: &Invite) -> InviteHead {
+        InviteHead {
+            id: invite.id.clone(),
+            connection: invite.connection,
+            customer: CustomerHead {
+                company: CompanyHead {
+                    name: invite.customer.company.name.clone(),
+                },
+                contact: ContactHead {
+                    email: invite.customer.contact.email.clone(),
+                },
+            },
+            partner_reference: invite.partner_reference.clone(),
+            issued_at: invite.issued_at,
+            expires_at: invite.expires_at,
+            state: invite.state.stored(),
+            history: invite
+                .history
+                .iter()
+                .map(|e| LineHead {
+                    action: e.action,
+                    at: e.at,
+                })
+                .collect(),
+            intent: invite.intent.as_ref().map(|_| serde::de::IgnoredAny),
+        }
+    }
+
+    /// The status at `now`, as [`Invite::status`] has it.
+    pub fn status(&self, now: u64) -> InviteStatus {
+        status_at(self.state, self.expires_at, now)
+    }
+
+    /// Whether a commit left something owed: the whole record must be read
+    /// and finished.
+    pub fn unfinished(&self) -> bool {
+        self.intent.is_some()
+    }
+
+    /// The customer's company name.
+    pub fn company_name(&self) -> &str {
+        &self.customer.company.name
+    }
+
+    /// The invited contact's email.
+    pub fn contact_email(&self) -> &str {
+        &self.customer.contact.email
+    }
+
+    /// When the invite was created, as [`Invite::created_at`] has it.
+    pub fn created_at(&self) -> u64 {
+        self.history.first().map_or(self.issued_at, |e| e.at)
+    }
+
+    /// When the customer accepted it.
+    pub fn accepted_at(&self) -> Option<u64> {
+        self.history
+            .iter()
+            .find(|e| e.action == Action::Accepted)
+            .map(|e| e.at)
     }
 }
 
@@ -323,5 +451,21 @@ mod tests {
             Err(ProblemKind::AlreadyAccepted)
         );
         assert_eq!(i.status(9_999), InviteStatus::Accepted);
+    }
+    #[test]
+    fn the_head_read_from_a_record_agrees_with_the_whole_invite() {
+        let mut i = invite();
+        i.revoke(&partner(1_050)).expect("pending can be revoked");
+        i.intent = Some(Intent::default());
+        let stored = serde_json::to_vec(&i).expect("encode");
+        let head: InviteHead = serde_json::from_slice(&stored).expect("decode");
+        for now in [1_000, 1_099, 1_100, 9_999] {
+            assert_eq!(head.status(now), i.status(now));
+            assert_eq!(InviteHead::of(&i).status(now), i.status(now));
+        }
+        assert_eq!(head.created_at(), i.created_at());
+        assert_eq!(head.accepted_at(), None);
+        assert!(head.unfinished());
+        assert_eq!(head.company_name(), i.customer.company.name);
     }
 }

@@ -21,7 +21,7 @@ pub use ids::{
     DeliveryId, EmailId, InviteId, OrganizationId, PartnerId, RelationshipId, RequestId,
 };
 pub use intent::{Connect, Intent};
-pub use invite::{Invite, InviteState, InviteStatus};
+pub use invite::{Invite, InviteHead, InviteState, InviteStatus};
 pub use ledger::{Ledger, LedgerEntry, OpenRequest};
 pub use notification::{
     Audience, Deliverable, DeliveryAttempt, DeliveryState, Due, Email, EmailStatus, EventType,

@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::capabilities::{ConnectionType, FirstContact};
 use crate::domain::invite::{DEFAULT_TTL_DAYS, MAX_TTL_DAYS};
 use crate::domain::{
-    Action, CustomerDetails, CustomerInput, Email, EventType, Intent, Invite, InviteId,
+    Action, CustomerDetails, CustomerInput, Email, EventType, Intent, Invite, InviteHead, InviteId,
     InviteState, InviteStatus, PartnerProfile, Source, Stamp,
 };
 use crate::outbound::Transport;
@@ -529,21 +529,20 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
             .page(
                 self.app.records(),
                 page,
-                |i: &Invite| status.is_none_or(|s| i.status(now) == s),
+                |i: &InviteHead| status.is_none_or(|s| i.status(now) == s),
                 async |_: &str| Ok::<bool, Problem>(true),
             )
             .await?;
         let mut views = Vec::with_capacity(items.len());
-        for invite in items {
-            let invite = match invite.intent {
+        for head in items {
+            let summary = if head.unfinished() {
                 // A commit cut short: finish it now (rare; costs round trips only then).
-                Some(_) => {
-                    let key = invites.slot(invite.id.slot());
-                    self.settle(&key, invite, None, None).await?
-                }
-                None => invite,
+                let (_, invite) = self.load(partner, head.id.as_str()).await?;
+                InviteSummary::new(&InviteHead::of(&invite), now)
+            } else {
+                InviteSummary::new(&head, now)
             };
-            views.push(InviteSummary::new(&invite, now));
+            views.push(summary);
         }
         Ok(Page {
             items: views,

@@ -318,14 +318,18 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         })
     }
 
-    /// Stages `r` as it stands (without its intent) in its list slots.
+    /// Stages `r` as it stands (without its history and intent) in its list
+    /// slots.
     fn stage_listed(
         &self,
         writes: &mut Writes,
         r: &Relationship,
         slots: ListSlots,
     ) -> Result<(), Problem> {
+        // A list shows neither the history nor what is owed: an entry is
+        // read on every page, the record only by `GET /api/relationships/:id`.
         let listed = Relationship {
+            history: Vec::new(),
             intent: None,
             ..r.clone()
         };
