@@ -12,6 +12,7 @@ async fn handle(req: Request) -> impl IntoResponse {
     serve(
         req,
         CONNECT_EXISTING_ORGANIZATION,
+        api::no_static_answer,
         api::connect_existing_organization,
     )
     .await

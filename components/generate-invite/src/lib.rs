@@ -9,5 +9,11 @@ use spin_sdk::http_service;
 /// Serves the routes of [`GENERATE_INVITE`] with [`api::generate_invite`].
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
-    serve(req, GENERATE_INVITE, api::generate_invite).await
+    serve(
+        req,
+        GENERATE_INVITE,
+        api::no_static_answer,
+        api::generate_invite,
+    )
+    .await
 }

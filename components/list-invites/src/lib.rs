@@ -9,5 +9,5 @@ use spin_sdk::http_service;
 /// Serves the routes of [`LIST_INVITES`] with [`api::list_invites`].
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
-    serve(req, LIST_INVITES, api::list_invites).await
+    serve(req, LIST_INVITES, api::static_answer, api::list_invites).await
 }

@@ -9,5 +9,11 @@ use spin_sdk::http_service;
 /// Serves the routes of [`PARTNER_SETTINGS`] with [`api::partner_settings`].
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
-    serve(req, PARTNER_SETTINGS, api::partner_settings).await
+    serve(
+        req,
+        PARTNER_SETTINGS,
+        api::no_static_answer,
+        api::partner_settings,
+    )
+    .await
 }

@@ -9,5 +9,11 @@ use spin_sdk::http_service;
 /// Serves the routes of [`REDEEM_INVITE`] with [`api::redeem_invite`].
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
-    serve(req, REDEEM_INVITE, api::redeem_invite).await
+    serve(
+        req,
+        REDEEM_INVITE,
+        api::no_static_answer,
+        api::redeem_invite,
+    )
+    .await
 }

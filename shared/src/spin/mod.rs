@@ -184,11 +184,12 @@ pub fn render(out: Outgoing) -> Response<String> {
 
 /// Serves one request for a component whose routes are `table`, with its
 /// `dispatch`er from [`api`]: a path or method the table does not serve, and
-/// the public static documents, are answered before any configuration is
-/// read, so they work even when a variable is missing.
+/// what `statics` answers (the public documents), are answered before any
+/// configuration is read, so they work even when a variable is missing.
 pub async fn serve(
     req: Request,
     table: &[Route],
+    statics: fn(Endpoint) -> Option<Outgoing>,
     dispatch: impl AsyncFn(&SpinApp, &Incoming, Endpoint, &Params) -> Outgoing,
 ) -> Response<String> {
     let (endpoint, params) = match api::route(table, req.method().as_str(), req.uri().path()) {
@@ -199,7 +200,7 @@ pub async fn serve(
         Ok(incoming) => incoming,
         Err(problem) => return render(Outgoing::problem(&problem)),
     };
-    if let Some(answer) = api::static_answer(endpoint) {
+    if let Some(answer) = statics(endpoint) {
         return render(answer);
     }
     match app().await {
