@@ -6,6 +6,10 @@
 //! English is the reference. A catalog that lacks one of its keys or has one
 //! more, a text that is empty, a stray brace, or placeholders that are not
 //! English's fail the build, with every such mistake listed.
+//!
+//! It also writes the OpenAPI document, `src/web/openapi.json`, without the
+//! whitespace between its tokens (`$OUT_DIR/openapi.json`, served by
+//! `list-invites`): a quarter less to ship and to send, the same document.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -86,6 +90,37 @@ fn main() {
     let code = generate(&catalogs);
     std::fs::write(Path::new(&out).join("messages.rs"), code)
         .unwrap_or_else(|e| panic!("cannot write messages.rs: {e}"));
+
+    println!("cargo::rerun-if-changed={OPENAPI}");
+    let document =
+        std::fs::read_to_string(OPENAPI).unwrap_or_else(|e| panic!("cannot read {OPENAPI}: {e}"));
+    std::fs::write(Path::new(&out).join("openapi.json"), compact(&document))
+        .unwrap_or_else(|e| panic!("cannot write openapi.json: {e}"));
+}
+
+/// The OpenAPI document, from the crate's root.
+const OPENAPI: &str = "src/web/openapi.json";
+
+/// `json` without whitespace outside its strings (the document's parse is
+/// checked by the tests that read it).
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_ascii_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every text of `table` by its dotted key (`registration.heading`).

@@ -405,9 +405,11 @@ fn capabilities() -> Outgoing {
     Outgoing::json(200, &capabilities::matrix())
 }
 
-/// The OpenAPI 3.1 description of every route, written by hand and checked
-/// against `spin.toml` and the live answers by `tests/e2e/tests/openapi.rs`.
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// The OpenAPI 3.1 description of every route, written by hand in
+/// `src/web/openapi.json` (stored here without its whitespace, by
+/// `build.rs`) and checked against `spin.toml` and the live answers by
+/// `tests/e2e/tests/app/openapi.rs`.
+pub const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// `GET /api/openapi.json`: [`OPENAPI`], public.
 fn openapi() -> Outgoing {
@@ -626,4 +628,16 @@ async fn decide_request<S: KeyValue, T: Transport>(
         (BodyKind::Json, result) => respond(200, result),
     };
     with_quotas(answer, &quotas)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_served_openapi_document_is_the_written_one() {
+        let written: serde_json::Value =
+            serde_json::from_str(include_str!("openapi.json")).expect("the written document");
+        let served: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("served");
+        assert_eq!(served, written);
+        assert!(super::OPENAPI.len() * 4 < include_str!("openapi.json").len() * 3);
+    }
 }
