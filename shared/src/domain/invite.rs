@@ -452,6 +452,7 @@ mod tests {
         );
         assert_eq!(i.status(9_999), InviteStatus::Accepted);
     }
+
     #[test]
     fn the_head_read_from_a_record_agrees_with_the_whole_invite() {
         let mut i = invite();

@@ -34,9 +34,8 @@ pub struct Email {
     pub to: String,
     /// Subject line.
     pub subject: String,
-    /// Plain-text body (none in the copy an invite keeps of its last email:
+    /// Plain-text body (empty in the copy an invite keeps of its last email:
     /// see [`Email::without_body`]).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// HTML body, the same words and link as `text` (none in emails written
     /// before HTML was added).

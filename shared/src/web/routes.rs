@@ -77,11 +77,6 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// Whether it answers without the app's configuration (signing keys, store).
-    pub fn is_static(self) -> bool {
-        matches!(self, Endpoint::Capabilities | Endpoint::OpenApi)
-    }
-
     /// Whether it changes what is stored when it succeeds: such requests
     /// also make a due redelivery attempt after answering
     /// ([`crate::ops::Dispatcher::piggyback`]); reads and pages never do.
