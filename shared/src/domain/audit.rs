@@ -99,6 +99,11 @@ pub struct AuditEvent {
     pub id: String,
 }
 
+/// Whether `history` holds the transition with event id `event`.
+pub(crate) fn recorded(history: &[AuditEvent], event: &str) -> bool {
+    !event.is_empty() && history.iter().any(|e| e.id == event)
+}
+
 /// Who makes a transition, when, and its event id: what every state change
 /// records in its history.
 #[derive(Debug, Clone, PartialEq, Eq)]

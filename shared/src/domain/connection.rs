@@ -2,11 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Action, AuditEvent, Stamp};
+use super::audit::{Action, AuditEvent, Stamp, recorded};
 use super::ids::{OrganizationId, RelationshipId, RequestId};
 use super::intent::Intent;
 use crate::capabilities::ConnectionType;
 use crate::problem::{Problem, ProblemKind, Reason};
+use crate::store::Journal;
 
 /// Default lifetime of a connection request: 14 days.
 pub const DEFAULT_REQUEST_TTL_DAYS: u32 = 14;
@@ -88,6 +89,12 @@ pub struct ConnectionRequest {
     /// What must still follow the last committed change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<Intent>,
+}
+
+impl Journal for ConnectionRequest {
+    fn recorded(&self, event: &str) -> bool {
+        recorded(&self.history, event)
+    }
 }
 
 impl ConnectionRequest {

@@ -2,13 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Action, AuditEvent, Stamp};
+use super::audit::{Action, AuditEvent, Stamp, recorded};
 use super::customer::CustomerDetails;
 use super::ids::{InviteId, OrganizationId, RelationshipId};
 use super::intent::Intent;
 use super::notification::Email;
 use crate::capabilities::ConnectionType;
 use crate::problem::{Problem, ProblemKind, Reason};
+use crate::store::Journal;
 
 /// Default time to live of an invite link: 7 days.
 pub const DEFAULT_TTL_DAYS: u32 = 7;
@@ -119,6 +120,12 @@ fn status_at(stored: InviteStatus, expires_at: u64, now: u64) -> InviteStatus {
     match stored {
         InviteStatus::Pending if now >= expires_at => InviteStatus::Expired,
         other => other,
+    }
+}
+
+impl Journal for Invite {
+    fn recorded(&self, event: &str) -> bool {
+        recorded(&self.history, event)
     }
 }
 

@@ -16,6 +16,7 @@ use super::connection::RequestState;
 use super::ids::{InviteId, OrganizationId, RelationshipId, RequestId};
 use crate::capabilities::{Capability, ConnectionType};
 use crate::problem::{Problem, ProblemKind, Reason};
+use crate::store::Journal;
 
 /// How a relationship came to be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +251,12 @@ pub fn difference(from: ConnectionType, to: ConnectionType) -> (Vec<Capability>,
     (gained, lost)
 }
 
+impl Journal for Relationship {
+    fn recorded(&self, event: &str) -> bool {
+        !event.is_empty() && self.history.iter().any(|e| e.event.id == event)
+    }
+}
+
 impl Relationship {
     /// Whether it still holds.
     pub fn is_active(&self) -> bool {
@@ -268,11 +275,6 @@ impl Relationship {
         self.history
             .iter()
             .any(|e| e.request_id.as_ref() == Some(request))
-    }
-
-    /// Whether a transition with this event id was committed.
-    pub fn recorded(&self, event: &str) -> bool {
-        !event.is_empty() && self.history.iter().any(|e| e.event.id == event)
     }
 
     /// The line of the history that decided change request `request`.

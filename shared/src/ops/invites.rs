@@ -630,17 +630,22 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
             records.put_all(writes).await?;
             let seen = read.history.len();
             let swapped = records
-                .update(&key, |current: Option<Invite>| {
-                    let mut i = current
-                        .filter(|i| i.id == read.id)
-                        .ok_or_else(|| Problem::not_found("invite"))?;
-                    if i.history.len() != seen {
-                        return Ok(Edit::Keep(Swap::Stale(Box::new(i))));
-                    }
-                    apply(&mut i, &stamp)?;
-                    note_prepared(&mut i, &items);
-                    Ok(Edit::Write(i.clone(), Swap::Done(Box::new(i))))
-                })
+                .commit(
+                    &key,
+                    &stamp.id,
+                    |current: Option<Invite>| {
+                        let mut i = current
+                            .filter(|i| i.id == read.id)
+                            .ok_or_else(|| Problem::not_found("invite"))?;
+                        if i.history.len() != seen {
+                            return Ok(Edit::Keep(Swap::Stale(Box::new(i))));
+                        }
+                        apply(&mut i, &stamp)?;
+                        note_prepared(&mut i, &items);
+                        Ok(Edit::Write(i.clone(), Swap::Done(Box::new(i))))
+                    },
+                    |made| Swap::Done(Box::new(made)),
+                )
                 .await;
             match swapped {
                 Ok(Swap::Done(invite)) => {

@@ -342,16 +342,21 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             organization: new.then(|| organization.clone()),
         };
         let committed = records
-            .update(&key, |current: Option<Invite>| {
-                let mut i = current
-                    .filter(|i| i.id == invite.id)
-                    .ok_or_else(|| Problem::not_found("invite"))?;
-                i.accept(claims.generation, outcome.clone(), &stamp)?;
-                let intent = i.intent.get_or_insert_with(Intent::default);
-                intent.connect = Some(connect.clone());
-                intent.deliver.extend(keys_of(&items));
-                Ok(Edit::Write(i.clone(), i))
-            })
+            .commit(
+                &key,
+                &stamp.id,
+                |current: Option<Invite>| {
+                    let mut i = current
+                        .filter(|i| i.id == invite.id)
+                        .ok_or_else(|| Problem::not_found("invite"))?;
+                    i.accept(claims.generation, outcome.clone(), &stamp)?;
+                    let intent = i.intent.get_or_insert_with(Intent::default);
+                    intent.connect = Some(connect.clone());
+                    intent.deliver.extend(keys_of(&items));
+                    Ok(Edit::Write(i.clone(), i))
+                },
+                |accepted| accepted,
+            )
             .await;
         let committed = match committed {
             Ok(i) => i,

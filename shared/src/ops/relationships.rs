@@ -574,17 +574,22 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         }
         records.put_all(writes).await?;
         let committed = records
-            .update(&key, |current: Option<Relationship>| {
-                let mut now = current
-                    .filter(|c| c.id == r.id)
-                    .ok_or_else(|| Problem::not_found("relationship"))?;
-                let closed = now.apply(&change, stamp)?;
-                let intent = now.intent.get_or_insert_with(Default::default);
-                intent.free_ledger |= matches!(change, Change::End { .. });
-                intent.close_requests.extend(closed);
-                intent.deliver.extend(keys_of(&items));
-                Ok(Edit::Write(now.clone(), now))
-            })
+            .commit(
+                &key,
+                &stamp.id,
+                |current: Option<Relationship>| {
+                    let mut now = current
+                        .filter(|c| c.id == r.id)
+                        .ok_or_else(|| Problem::not_found("relationship"))?;
+                    let closed = now.apply(&change, stamp)?;
+                    let intent = now.intent.get_or_insert_with(Default::default);
+                    intent.free_ledger |= matches!(change, Change::End { .. });
+                    intent.close_requests.extend(closed);
+                    intent.deliver.extend(keys_of(&items));
+                    Ok(Edit::Write(now.clone(), now))
+                },
+                |made| made,
+            )
             .await;
         match committed {
             Ok(committed) => self.settle(committed, Some(items), profile.as_ref()).await,

@@ -729,13 +729,18 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let record = self
             .app
             .records()
-            .update(&key, |current: Option<ConnectionRequest>| {
-                let mut r = current
-                    .filter(|r| r.id == record.id)
-                    .ok_or_else(|| Problem::not_found("connection request"))?;
-                r.decide(RequestState::Withdrawn, Action::Withdrawn, &stamp)?;
-                Ok(Edit::Write(r.clone(), r))
-            })
+            .commit(
+                &key,
+                &stamp.id,
+                |current: Option<ConnectionRequest>| {
+                    let mut r = current
+                        .filter(|r| r.id == record.id)
+                        .ok_or_else(|| Problem::not_found("connection request"))?;
+                    r.decide(RequestState::Withdrawn, Action::Withdrawn, &stamp)?;
+                    Ok(Edit::Write(r.clone(), r))
+                },
+                |withdrawn| withdrawn,
+            )
             .await?;
         Ok(RequestView::new(&record, self.app.now()))
     }
@@ -1022,16 +1027,21 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         app.outbox().watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
         let committed = records
-            .update(key, |current: Option<ConnectionRequest>| {
-                let mut r = current
-                    .filter(|r| r.id == record.id)
-                    .ok_or_else(|| Problem::not_found("connection request"))?;
-                r.decide(state.clone(), action, &stamp)?;
-                let intent = r.intent.get_or_insert_with(Intent::default);
-                intent.connect = connect.clone();
-                intent.deliver.extend(keys_of(&items));
-                Ok(Edit::Write(r.clone(), r))
-            })
+            .commit(
+                key,
+                &stamp.id,
+                |current: Option<ConnectionRequest>| {
+                    let mut r = current
+                        .filter(|r| r.id == record.id)
+                        .ok_or_else(|| Problem::not_found("connection request"))?;
+                    r.decide(state.clone(), action, &stamp)?;
+                    let intent = r.intent.get_or_insert_with(Intent::default);
+                    intent.connect = connect.clone();
+                    intent.deliver.extend(keys_of(&items));
+                    Ok(Edit::Write(r.clone(), r))
+                },
+                |decided| decided,
+            )
             .await;
         let committed = match committed {
             Ok(r) => r,

@@ -88,6 +88,13 @@ impl From<StoreError> for Problem {
     }
 }
 
+/// A record whose history names each transition committed to it by its
+/// event id (unique per request), so a request can tell its own commit.
+pub trait Journal {
+    /// Whether the transition with event id `event` was committed to it.
+    fn recorded(&self, event: &str) -> bool;
+}
+
 /// The primitives a key-value backend gives.
 ///
 /// Components run one request per instance on a single thread, so futures
@@ -308,6 +315,30 @@ impl<'a, S: KeyValue> Records<'a, S> {
             written.push((bytes, result));
         }
         Err(StoreError::Contended(key.to_string()).into())
+    }
+
+    /// The commit of the transition with event id `event` to the record at
+    /// `key`: an [`update`](Records::update) in which a round that finds the
+    /// transition already recorded answers `done` of the record as it
+    /// stands, without deciding again. That record is this call's own swap,
+    /// whose bytes another request replaced in finishing what the commit
+    /// owed before this one could read them back; deciding again would
+    /// refuse the transition as made and throw away what it prepared.
+    pub async fn commit<T, R>(
+        &self,
+        key: &str,
+        event: &str,
+        mut change: impl FnMut(Option<T>) -> Result<Edit<T, R>, Problem>,
+        mut done: impl FnMut(T) -> R,
+    ) -> Result<R, Problem>
+    where
+        T: Journal + Serialize + DeserializeOwned,
+    {
+        self.update(key, |current: Option<T>| match current {
+            Some(record) if record.recorded(event) => Ok(Edit::Keep(done(record))),
+            other => change(other),
+        })
+        .await
     }
 
     /// Reads a counter without writing anything.

@@ -1,8 +1,12 @@
 //! Stores for native tests (feature `testing`): an in-memory [`KeyValue`]
-//! with call counters, and [`FaultyStore`], which fails or stops an
-//! operation at a chosen write, as a crash, a trap or a timeout would.
+//! with call counters; [`FaultyStore`], which fails or stops an operation at
+//! a chosen write, as a crash, a trap or a timeout would; and
+//! [`OvertakenStore`], on which another request runs between a swap and its
+//! read-back.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -460,6 +464,98 @@ impl<S: KeyValue> KeyValue for FaultyStore<S> {
             Fate::LoseButWin => Ok(true),
             Fate::Apply => self.inner.cas_swap(cas, value).await,
         }
+    }
+}
+
+/// Another request's work, as [`OvertakenStore`] runs it.
+pub type Others<'h> = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + 'h>> + 'h>;
+
+/// A store on which `others` run right after the `k`-th write, if that write
+/// is a compare-and-swap that landed: another request finishes the record
+/// (as any reader of an unfinished one does) before this one reads back what
+/// it wrote. Writes are counted as [`FaultyStore`] counts them.
+pub struct OvertakenStore<'h, S> {
+    inner: S,
+    at: usize,
+    writes: AtomicUsize,
+    fired: AtomicBool,
+    others: Others<'h>,
+}
+
+impl<'h, S: KeyValue> OvertakenStore<'h, S> {
+    /// `inner`, overtaken by `others` after write `at`.
+    pub fn new(inner: S, at: usize, others: Others<'h>) -> OvertakenStore<'h, S> {
+        OvertakenStore {
+            inner,
+            at,
+            writes: AtomicUsize::new(0),
+            fired: AtomicBool::new(false),
+            others,
+        }
+    }
+
+    /// Whether the others ran (write `at` was a swap that landed).
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+
+    fn count(&self) -> usize {
+        self.writes.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+impl<S: KeyValue> KeyValue for OvertakenStore<'_, S> {
+    type Cas = S::Cas;
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.inner.get_many(keys).await
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.count();
+        self.inner.set(key, value).await
+    }
+
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        for (key, value) in entries {
+            self.set(key, value).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.count();
+        self.inner.delete(key).await
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        for key in keys {
+            self.delete(key).await?;
+        }
+        Ok(())
+    }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.count();
+        self.inner.increment(key, delta).await
+    }
+
+    async fn cas_begin(&self, key: &str) -> Result<(Self::Cas, Option<Vec<u8>>), StoreError> {
+        self.inner.cas_begin(key).await
+    }
+
+    async fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError> {
+        let k = self.count();
+        let landed = self.inner.cas_swap(cas, value).await?;
+        if landed && k == self.at {
+            self.fired.store(true, Ordering::SeqCst);
+            (self.others)().await;
+        }
+        Ok(landed)
     }
 }
 

@@ -9,8 +9,8 @@ use partner_invites::domain::{
     EventType, Invite, InviteState, Ledger, Locator, Organization, PartnerProfile, Relationship,
     RequestState, Via, WebhookDelivery,
 };
-use partner_invites::store::Slot;
 use partner_invites::store::record::decode;
+use partner_invites::store::{Journal, Slot};
 
 /// Every record in a store snapshot, by kind.
 #[derive(Debug, Default)]
@@ -626,11 +626,11 @@ fn event_committed(c: &Contents, key: &str, event: &str) -> bool {
     }
     c.invites
         .get(key)
-        .map(|i| i.history.iter().any(|e| e.id == event))
+        .map(|i| i.recorded(event))
         .or_else(|| {
             c.requests
                 .get(key)
-                .map(|r| request_committed(c, r) && r.history.iter().any(|e| e.id == event))
+                .map(|r| request_committed(c, r) && r.recorded(event))
         })
         .unwrap_or(false)
 }

@@ -417,7 +417,12 @@ pub fn follow_up<S: KeyValue, T: Transport>(
 
 /// Every read that finishes what a request left: invites, lists.
 pub fn read_everything<S: KeyValue, T: Transport>(app: &App<S, T>, c: &Ctx) {
-    block_on(async {
+    block_on(read_all(app, c))
+}
+
+/// What [`read_everything`] reads, for a caller already in a future.
+pub async fn read_all<S: KeyValue, T: Transport>(app: &App<S, T>, c: &Ctx) {
+    {
         let p1 = partner("p1");
         let mut orgs = vec![c.org.clone()];
         for id in [&c.invite, &c.link_invite] {
@@ -443,7 +448,7 @@ pub fn read_everything<S: KeyValue, T: Transport>(app: &App<S, T>, c: &Ctx) {
         for org in orgs {
             app.list_partners(&org, page()).await.expect("partners");
         }
-    })
+    }
 }
 
 /// The operation's own outcome, once followed up.
