@@ -116,6 +116,8 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
         let now = self.app.now();
         let window = now - now % WINDOW;
         let reset = window + WINDOW - now;
+        // Each counted scope with its limit and its subject's digest; a scope
+        // turned off is not counted.
         let counted: Vec<(Scope, u32, String)> = subjects
             .iter()
             .filter_map(|(scope, subject)| {
@@ -124,23 +126,20 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
                     Scope::Token => limits.link_per_token,
                     Scope::Partner => limits.partner,
                 };
-                (limit > 0).then(|| {
-                    (
-                        *scope,
-                        limit,
-                        keys::rate(scope.name(), &digest(subject), window),
-                    )
-                })
+                (limit > 0).then(|| (*scope, limit, digest(subject)))
             })
             .collect();
         if counted.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = counted.iter().map(|(_, _, k)| k.clone()).collect();
+        let keys: Vec<String> = counted
+            .iter()
+            .map(|(scope, _, subject)| keys::rate(scope.name(), subject, window))
+            .collect();
         let records = self.app.records();
         let found = records.read_many(&keys).await?;
-        let mut quotas = Vec::with_capacity(counted.len());
-        for ((scope, limit, _), value) in counted.iter().zip(&found) {
+        let mut stale = Vec::new();
+        for ((scope, limit, subject), value) in counted.iter().zip(&found) {
             // What is not a counter counts as spent.
             let used = record::counter_value(value.as_deref());
             if used >= u64::from(*limit) {
@@ -160,26 +159,15 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
                 )
                 .with_headers(quota.headers()));
             }
-            quotas.push((*scope, *limit, used));
+            // The first request of a window deletes its scope's counter of
+            // the window before, so counters do not pile up.
+            if used == 0 {
+                let before = window.saturating_sub(WINDOW);
+                stale.push(keys::rate(scope.name(), subject, before));
+            }
         }
-        // The first request of a window deletes its scope's counter of the
-        // window before, so counters do not pile up.
-        let stale: Vec<String> = counted
-            .iter()
-            .zip(&quotas)
-            .filter(|(_, (_, _, used))| *used == 0)
-            .map(|((scope, _, _), _)| scope)
-            .zip(subjects)
-            .map(|(scope, (_, subject))| {
-                keys::rate(
-                    scope.name(),
-                    &digest(subject),
-                    window.saturating_sub(WINDOW),
-                )
-            })
-            .collect();
-        let mut answer = Vec::with_capacity(quotas.len());
-        for ((scope, limit, _), key) in quotas.into_iter().zip(&keys) {
+        let mut answer = Vec::with_capacity(counted.len());
+        for ((scope, limit, _), key) in counted.into_iter().zip(&keys) {
             let used = u64::try_from(records.kv().increment(key, 1).await?).unwrap_or(u64::MAX);
             answer.push(Quota {
                 scope,
