@@ -5,6 +5,13 @@ use std::collections::HashMap;
 #[cfg(any(test, feature = "testing"))]
 use std::sync::Mutex;
 
+/// How long an outbound request may take, answer and body included. The
+/// first attempt at a delivery is made inside the request that caused it, so
+/// an endpoint that never answers would otherwise hold that request for as
+/// long as the host lets a connection wait (minutes); past this, the attempt
+/// fails and is retried on schedule like any other failure.
+pub const OUTBOUND_TIMEOUT_SECONDS: u64 = 5;
+
 /// What a GET answered: the status and the body.
 pub type Fetched = (u16, Vec<u8>);
 

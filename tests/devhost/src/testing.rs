@@ -43,7 +43,7 @@ pub use crate::kv::KvSemantics;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result, anyhow};
@@ -321,6 +321,7 @@ pub struct OutboundSink {
     url: String,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
     status: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -333,19 +334,21 @@ impl OutboundSink {
         let url = format!("http://{}", listener.local_addr()?);
         let requests = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(200));
+        let delay_ms = Arc::new(AtomicU64::new(0));
         let (stop, mut stopped) = oneshot::channel::<()>();
-        let (recorded, answer) = (requests.clone(), status.clone());
+        let (recorded, answer, delay) = (requests.clone(), status.clone(), delay_ms.clone());
         tokio::spawn(async move {
             loop {
                 let (stream, _) = tokio::select! {
                     accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => continue },
                     _ = &mut stopped => break,
                 };
-                let (recorded, answer) = (recorded.clone(), answer.clone());
+                let (recorded, answer, delay) = (recorded.clone(), answer.clone(), delay.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
                         move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (recorded, answer) = (recorded.clone(), answer.clone());
+                            let (recorded, answer, delay) =
+                                (recorded.clone(), answer.clone(), delay.clone());
                             async move {
                                 let (parts, body) = req.into_parts();
                                 let body = body
@@ -373,6 +376,11 @@ impl OutboundSink {
                                         body,
                                     });
                                 }
+                                let wait = delay.load(Ordering::SeqCst);
+                                if wait > 0 {
+                                    tokio::time::sleep(std::time::Duration::from_millis(wait))
+                                        .await;
+                                }
                                 let mut response =
                                     http::Response::new(Full::new(Bytes::from_static(b"{}")));
                                 *response.status_mut() =
@@ -392,6 +400,7 @@ impl OutboundSink {
             url,
             requests,
             status,
+            delay_ms,
             _stop: stop,
         })
     }
@@ -414,5 +423,12 @@ impl OutboundSink {
     /// The status later requests get.
     pub fn set_status(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// How long the sink waits before answering later requests (recorded
+    /// when they arrive): an endpoint that is slow or never answers.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.delay_ms.store(ms, Ordering::SeqCst);
     }
 }

@@ -93,6 +93,29 @@ fn a_delivery_refused_three_times_is_delivered_on_the_fourth_attempt_and_never_a
     assert_eq!(hooks(&h), 4, "a delivered item was sent again");
 }
 
+/// The first attempt is made inside the request that caused it: an endpoint
+/// that never answers fails the attempt after the outbound timeout (5
+/// seconds) instead of holding the request, and it is retried on schedule.
+#[test]
+fn an_endpoint_that_does_not_answer_fails_the_attempt_and_is_retried() {
+    let h = quick(true);
+    h.setup_partner("p1", true);
+    h.sink.set_delay(Duration::from_secs(60));
+    h.invite("p1", "ada@globex.example");
+    assert_eq!(hooks(&h), 1, "the endpoint was called");
+    let d = &deliveries(&h)[0];
+    assert_eq!(d["state"], "retrying", "{d}");
+    let error = d["attempts"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("within 5 seconds"), "{d}");
+
+    h.sink.set_delay(Duration::ZERO);
+    wait_a_step();
+    dispatch(&h);
+    eventually("the second attempt", || {
+        deliveries(&h)[0]["state"] == "delivered"
+    });
+}
+
 #[test]
 fn concurrent_dispatchers_make_each_attempt_once() {
     let h = quick(false);
