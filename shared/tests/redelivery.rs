@@ -4,7 +4,8 @@
 mod support;
 
 use partner_invites::domain::{Deliverable, DeliveryState, WebhookDelivery};
-use partner_invites::outbound::Answer;
+use partner_invites::ops::dispatch::DISPATCH_SECONDS;
+use partner_invites::outbound::{Answer, OUTBOUND_TIMEOUT_SECONDS, Transport};
 use partner_invites::store::Slot;
 use partner_invites::store::testing::{Fault, FaultyStore};
 use support::invariants::contents;
@@ -43,6 +44,55 @@ fn posts_to(w: &World, url: &str) -> usize {
 
 fn dispatch(w: &World) {
     block_on(dispatch_all(&w.app())).expect("dispatch");
+}
+
+/// An endpoint that never answers: each request takes the whole outbound
+/// timeout of the world's clock (recorded by the world's transport), then
+/// fails.
+struct Unanswered<'a>(&'a World);
+
+impl Transport for Unanswered<'_> {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<Answer, String> {
+        let _ = self.0.transport.post(url, headers, body).await;
+        self.0.clock.advance(OUTBOUND_TIMEOUT_SECONDS);
+        Err(format!(
+            "no answer from {url} within {OUTBOUND_TIMEOUT_SECONDS} seconds"
+        ))
+    }
+}
+
+#[test]
+fn a_dispatch_call_starts_no_attempt_once_its_time_is_up() {
+    let w = world();
+    w.transport.answer_with(Ok(503));
+    for n in 0..10 {
+        let body = invite_body(&format!("user{n}@acme.example"));
+        block_on(w.app().create_invite(&partner("p1"), &body, None)).expect("invite");
+    }
+    assert_eq!(posts_to(&w, HOOK), 10);
+    // Nothing is due yet: this moves the cursor up to the last minutes.
+    dispatch(&w);
+    w.clock.advance(60);
+
+    let hanging = w.app_with(&w.store, Unanswered(&w));
+    let report = block_on(hanging.dispatcher().dispatch(&operator(), None)).expect("dispatch");
+    let fit = usize::try_from(DISPATCH_SECONDS / OUTBOUND_TIMEOUT_SECONDS).expect("small");
+    assert_eq!(report.attempted, fit, "{report:?}");
+    assert!(report.more, "the rest is the next call's: {report:?}");
+    assert_eq!(posts_to(&w, HOOK), 10 + fit);
+
+    // The next calls, to an endpoint that answers, make the rest.
+    dispatch(&w);
+    assert_eq!(posts_to(&w, HOOK), 20);
+    assert!(
+        deliveries(&w).iter().all(|d| d.attempts.len() == 2),
+        "each delivery had its second attempt once"
+    );
 }
 
 #[test]

@@ -44,6 +44,10 @@ pub const MINUTES_PER_CALL: u64 = 240;
 pub const MAX_BATCH: usize = 500;
 /// Attempts per dispatch call when none is asked for.
 pub const DEFAULT_BATCH: usize = 100;
+/// How long one dispatch call goes on starting attempts (seconds): an
+/// endpoint that does not answer takes the whole outbound timeout for each,
+/// and a call must answer (saying more is due) well before the host ends it.
+pub const DISPATCH_SECONDS: u64 = 20;
 
 /// What one dispatch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -73,6 +77,8 @@ struct Cursor {
 #[derive(Debug, Clone, Copy)]
 struct Budget {
     attempts: usize,
+    /// No attempt starts at or after this second.
+    until: u64,
     minutes: u64,
     /// The most index entries read per minute.
     entries: u64,
@@ -105,6 +111,7 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
         self.run(
             Budget {
                 attempts,
+                until: self.app.now() + DISPATCH_SECONDS,
                 minutes: MINUTES_PER_CALL,
                 entries: ENTRIES_PER_MINUTE,
                 sampled: false,
@@ -123,6 +130,7 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
         self.run(
             Budget {
                 attempts: 1,
+                until: self.app.now() + DISPATCH_SECONDS,
                 minutes: 2 * SKEW,
                 entries: PIGGYBACK_ENTRIES,
                 sampled: true,
@@ -202,7 +210,7 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
         let slots: Vec<String> = (first..first + span).map(|n| index.slot(n)).collect();
         let mut left = span < top;
         for chunk in slots.chunks(100) {
-            if report.attempted >= budget.attempts {
+            if self.spent(budget, report) {
                 // Out of attempts: what is left is the next call's to read.
                 left = true;
                 report.more = true;
@@ -216,7 +224,7 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
                 };
                 if due.at > now {
                     left = true;
-                } else if report.attempted >= budget.attempts {
+                } else if self.spent(budget, report) {
                     left = true;
                     report.more = true;
                 } else if self.settle(&due, minute, now, budget, report).await? {
@@ -228,6 +236,12 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
             records.release(&settled).await?;
         }
         Ok(!left)
+    }
+
+    /// Whether the call may start no more attempts: it made as many as it
+    /// may, or its time is up.
+    fn spent(&self, budget: Budget, report: &DispatchReport) -> bool {
+        report.attempted >= budget.attempts || self.app.now() >= budget.until
     }
 
     /// Does what is due for an entry's items; answers whether the entry is
@@ -262,7 +276,7 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
                 }
                 DeliveryState::Delivered | DeliveryState::Failed => {}
                 DeliveryState::Retrying if it.due(now) => {
-                    if report.attempted >= budget.attempts {
+                    if self.spent(budget, report) {
                         report.more = true;
                         spent = false;
                         continue;

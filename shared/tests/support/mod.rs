@@ -13,7 +13,7 @@ use partner_invites::ops::{
     App, ApprovalPreview, Authority, Config, IdempotencyKey, Page, PageRequest, ProfileView,
     RedeemPreview, Redeemed, StatusFilter, parse_json,
 };
-use partner_invites::outbound::RecordingTransport;
+use partner_invites::outbound::{RecordingTransport, Transport};
 use partner_invites::problem::Problem;
 use partner_invites::random::CountingEntropy;
 use partner_invites::store::testing::MemoryStore;
@@ -84,9 +84,18 @@ impl World {
         &self,
         store: S,
     ) -> App<S, &RecordingTransport> {
+        self.app_with(store, &self.transport)
+    }
+
+    /// An app of this world over another store and another transport.
+    pub fn app_with<S: partner_invites::store::KeyValue, T: Transport>(
+        &self,
+        store: S,
+        transport: T,
+    ) -> App<S, T> {
         App {
             store,
-            transport: &self.transport,
+            transport,
             keys: KeyRing::parse(RING).expect("test ring"),
             clock: Box::new(self.clock.clone()),
             random: Box::new(self.random.clone()),
