@@ -12,6 +12,11 @@ use std::sync::Mutex;
 /// fails and is retried on schedule like any other failure.
 pub const OUTBOUND_TIMEOUT_SECONDS: u64 = 5;
 
+/// The error of an attempt at `url` that got no answer in time.
+pub fn no_answer(url: &str) -> String {
+    format!("no answer from {url} within {OUTBOUND_TIMEOUT_SECONDS} seconds")
+}
+
 /// What a GET answered: the status and the body.
 pub type Fetched = (u16, Vec<u8>);
 

@@ -30,6 +30,29 @@ fn writes_of(op: Op) -> usize {
     faulty.writes()
 }
 
+/// The world [`setup`] leaves, and what the checks compare with.
+fn prepared() -> (World, Ctx, Snapshot) {
+    let w = World::relayed();
+    let c = setup(&w);
+    let before = Snapshot {
+        counters: contents(&w.store.snapshot()).counters,
+        retrying: retrying(&w),
+        ..Snapshot::default()
+    };
+    (w, c, before)
+}
+
+/// What is wrong once the reads a user makes have finished everything: the
+/// invariants, and the operation's own outcome.
+fn settled_problems(w: &World, op: Op, c: &Ctx, before: &Snapshot) -> Vec<String> {
+    read_everything(&w.app(), c);
+    let mut problems = w.violations(&before.counters);
+    if let Err(e) = outcome_holds(&w.app(), w, op, c, before) {
+        problems.push(format!("outcome: {e}"));
+    }
+    problems
+}
+
 fn faults_at(k: usize) -> [Fault; 4] {
     [
         Fault::StopBefore(k),
@@ -50,13 +73,7 @@ fn every_operation_survives_a_fault_at_every_write() {
         for k in 1..=n {
             for fault in faults_at(k) {
                 cases += 1;
-                let w = World::relayed();
-                let c = setup(&w);
-                let mut before = Snapshot {
-                    counters: contents(&w.store.snapshot()).counters,
-                    retrying: retrying(&w),
-                    ..Snapshot::default()
-                };
+                let (w, c, mut before) = prepared();
                 {
                     let faulty = FaultyStore::new(&w.store, Some(fault));
                     let app = w.app_on(&faulty);
@@ -72,11 +89,7 @@ fn every_operation_survives_a_fault_at_every_write() {
                     problems.push(format!("the retry answered {again:?}"));
                 }
                 // A second round of reads finishes anything the first left.
-                read_everything(&w.app(), &c);
-                problems.extend(w.violations(&before.counters));
-                if let Err(e) = outcome_holds(&w.app(), &w, op, &c, &before) {
-                    problems.push(format!("outcome: {e}"));
-                }
+                problems.extend(settled_problems(&w, op, &c, &before));
                 if !problems.is_empty() {
                     failures.push(format!(
                         "{op:?} with {fault:?}:\n  {}",
@@ -106,13 +119,7 @@ fn every_operation_survives_being_overtaken_after_each_swap() {
     let mut failures = Vec::new();
     for op in OPS {
         for k in 1..=writes_of(op) {
-            let w = World::relayed();
-            let c = setup(&w);
-            let before = Snapshot {
-                counters: contents(&w.store.snapshot()).counters,
-                retrying: retrying(&w),
-                ..Snapshot::default()
-            };
+            let (w, c, before) = prepared();
             let reader = w.app();
             let store =
                 OvertakenStore::new(&w.store, k, Box::new(|| Box::pin(read_all(&reader, &c))));
@@ -125,11 +132,7 @@ fn every_operation_survives_being_overtaken_after_each_swap() {
             if let Err(p) = outcome {
                 problems.push(format!("the request answered {p}"));
             }
-            read_everything(&w.app(), &c);
-            problems.extend(w.violations(&before.counters));
-            if let Err(e) = outcome_holds(&w.app(), &w, op, &c, &before) {
-                problems.push(format!("outcome: {e}"));
-            }
+            problems.extend(settled_problems(&w, op, &c, &before));
             if !problems.is_empty() {
                 failures.push(format!(
                     "{op:?} overtaken after write {k}:\n  {}",

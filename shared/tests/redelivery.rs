@@ -5,7 +5,7 @@ mod support;
 
 use partner_invites::domain::{Deliverable, DeliveryState, WebhookDelivery};
 use partner_invites::ops::dispatch::DISPATCH_SECONDS;
-use partner_invites::outbound::{Answer, OUTBOUND_TIMEOUT_SECONDS, Transport};
+use partner_invites::outbound::{Answer, OUTBOUND_TIMEOUT_SECONDS, Transport, no_answer};
 use partner_invites::store::Slot;
 use partner_invites::store::testing::{Fault, FaultyStore};
 use support::invariants::contents;
@@ -60,9 +60,7 @@ impl Transport for Unanswered<'_> {
     ) -> Result<Answer, String> {
         let _ = self.0.transport.post(url, headers, body).await;
         self.0.clock.advance(OUTBOUND_TIMEOUT_SECONDS);
-        Err(format!(
-            "no answer from {url} within {OUTBOUND_TIMEOUT_SECONDS} seconds"
-        ))
+        Err(no_answer(url))
     }
 }
 

@@ -9,7 +9,7 @@ use futures::future::{Either, select};
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{HeaderName, HeaderValue, Method, Request};
 
-use crate::outbound::{Answer, Fetched, OUTBOUND_TIMEOUT_SECONDS, Transport};
+use crate::outbound::{Answer, Fetched, OUTBOUND_TIMEOUT_SECONDS, Transport, no_answer};
 
 /// `exchange` with `url`, given up (and cancelled) after
 /// [`OUTBOUND_TIMEOUT_SECONDS`].
@@ -20,9 +20,7 @@ async fn within<T>(
     let timer = spin_sdk::time::sleep(Duration::from_secs(OUTBOUND_TIMEOUT_SECONDS));
     match select(pin!(exchange), pin!(timer)).await {
         Either::Left((done, _)) => done,
-        Either::Right(_) => Err(format!(
-            "no answer from {url} within {OUTBOUND_TIMEOUT_SECONDS} seconds"
-        )),
+        Either::Right(_) => Err(no_answer(url)),
     }
 }
 
