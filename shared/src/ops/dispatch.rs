@@ -31,9 +31,11 @@ use crate::outbound::Transport;
 use crate::problem::Problem;
 use crate::store::{Edit, KeyValue, Slot, keys, parse_limit};
 
-/// How long a dispatcher holds an item it attempts (seconds): longer than
-/// any request lives.
-pub const CLAIM_FOR: u64 = 600;
+/// How long a dispatcher holds an item it attempts (seconds): well past the
+/// life of a dispatch call, which starts no attempt after
+/// [`DISPATCH_SECONDS`] and gives each at most the outbound timeout, so only
+/// a dead holder's claim runs out.
+pub const CLAIM_FOR: u64 = 120;
 /// How many minutes the cursor stays behind the clock.
 pub const SKEW: u64 = 5;
 /// How far back the first dispatch looks, with no cursor yet (minutes).
