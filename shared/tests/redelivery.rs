@@ -7,7 +7,7 @@ use partner_invites::domain::{Deliverable, DeliveryState, WebhookDelivery};
 use partner_invites::ops::dispatch::DISPATCH_SECONDS;
 use partner_invites::outbound::{Answer, OUTBOUND_TIMEOUT_SECONDS, Transport, no_answer};
 use partner_invites::store::Slot;
-use partner_invites::store::testing::{Fault, FaultyStore};
+use partner_invites::store::testing::{Fault, FaultyStore, OvertakenStore};
 use support::invariants::contents;
 use support::scenarios::*;
 use support::*;
@@ -44,6 +44,31 @@ fn posts_to(w: &World, url: &str) -> usize {
 
 fn dispatch(w: &World) {
     block_on(dispatch_all(&w.app())).expect("dispatch");
+}
+
+/// A new endpoint's secret is shown once: also when another save of the
+/// profile overtakes this one's swap before it can read it back.
+#[test]
+fn a_new_secret_is_shown_even_when_another_save_overtook_the_swap() {
+    let w = World::new();
+    let body = profile_body("p1", true);
+    let other = w.app();
+    let overtaking = || -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> {
+        Box::pin(async {
+            other
+                .put_profile("p1", &body)
+                .await
+                .expect("the other save");
+        })
+    };
+    // The save's one write is its swap.
+    let store = OvertakenStore::new(&w.store, 1, Box::new(overtaking));
+    let view = block_on(w.app_on(&store).put_profile("p1", &body)).expect("saved");
+    assert!(store.fired(), "the save was not overtaken");
+    assert!(
+        view.webhook_secret.is_some(),
+        "the new secret was not shown"
+    );
 }
 
 /// An endpoint that never answers: each request takes the whole outbound

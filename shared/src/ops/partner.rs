@@ -290,8 +290,11 @@ impl<S: KeyValue, T: Transport> Partners<'_, S, T> {
                 |current: Option<PartnerProfile>| {
                     let current = current.unwrap_or_else(|| PartnerProfile::fallback(partner));
                     let webhook = url.clone().map(|url| match &current.webhook {
+                        // Kept; unless it is the secret this request made, found
+                        // again because another write overtook its swap: that
+                        // one has not been shown yet.
                         Some(w) if w.url == url && !update.rotate_webhook_secret => {
-                            (w.clone(), false)
+                            (w.clone(), w.secret == fresh_secret)
                         }
                         _ => (
                             WebhookEndpoint {
