@@ -31,7 +31,10 @@
 //! list slots it will fill (an operation that then does not commit deletes
 //! them); (2) commits with one verified compare-and-swap
 //! (or by writing a record under a fresh key), recording in the committed
-//! record an intent: what must follow; (3) carries the intent out with
+//! record an intent: what must follow. A transition's commit
+//! ([`Records::commit`]) knows itself by its event id in the record's
+//! history, since another request may finish the intent, rewriting the
+//! record, before the read-back; (3) carries the intent out with
 //! idempotent writes and clears it. Any later request that meets an intent,
 //! or a placeholder naming one, finishes it ([`crate::ops::App::finish`]).
 
