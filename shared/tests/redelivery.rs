@@ -61,7 +61,7 @@ fn a_new_secret_is_shown_even_when_another_save_overtook_the_swap() {
                 .expect("the other save");
         })
     };
-    // The save's one write is its swap.
+    // The save's one swap.
     let store = OvertakenStore::new(&w.store, 1, Box::new(overtaking));
     let view = block_on(w.app_on(&store).put_profile("p1", &body)).expect("saved");
     assert!(store.fired(), "the save was not overtaken");

@@ -100,8 +100,8 @@ pub struct AuditEvent {
 }
 
 /// Whether `history` holds the transition with event id `event`.
-pub(crate) fn recorded(history: &[AuditEvent], event: &str) -> bool {
-    !event.is_empty() && history.iter().any(|e| e.id == event)
+pub(crate) fn recorded<'a>(history: impl IntoIterator<Item = &'a AuditEvent>, event: &str) -> bool {
+    !event.is_empty() && history.into_iter().any(|e| e.id == event)
 }
 
 /// Who makes a transition, when, and its event id: what every state change

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Action, Actor, AuditEvent, Stamp};
+use super::audit::{Action, Actor, AuditEvent, Stamp, recorded};
 use super::connection::RequestState;
 use super::ids::{InviteId, OrganizationId, RelationshipId, RequestId};
 use crate::capabilities::{Capability, ConnectionType};
@@ -253,7 +253,7 @@ pub fn difference(from: ConnectionType, to: ConnectionType) -> (Vec<Capability>,
 
 impl Journal for Relationship {
     fn recorded(&self, event: &str) -> bool {
-        !event.is_empty() && self.history.iter().any(|e| e.event.id == event)
+        recorded(self.history.iter().map(|e| &e.event), event)
     }
 }
 

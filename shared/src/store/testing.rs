@@ -470,37 +470,37 @@ impl<S: KeyValue> KeyValue for FaultyStore<S> {
 /// Another request's work, as [`OvertakenStore`] runs it.
 pub type Others<'h> = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + 'h>> + 'h>;
 
-/// A store on which `others` run right after the `k`-th write, if that write
-/// is a compare-and-swap that landed: another request finishes the record
-/// (as any reader of an unfinished one does) before this one reads back what
-/// it wrote. Writes are counted as [`FaultyStore`] counts them.
+/// A store on which `others` run right after its `k`-th compare-and-swap, if
+/// that swap landed: another request finishes the record (as any reader of
+/// an unfinished one does) before this one reads back what it wrote.
 pub struct OvertakenStore<'h, S> {
     inner: S,
     at: usize,
-    writes: AtomicUsize,
+    swaps: AtomicUsize,
     fired: AtomicBool,
     others: Others<'h>,
 }
 
 impl<'h, S: KeyValue> OvertakenStore<'h, S> {
-    /// `inner`, overtaken by `others` after write `at`.
+    /// `inner`, overtaken by `others` after swap `at` (from 1).
     pub fn new(inner: S, at: usize, others: Others<'h>) -> OvertakenStore<'h, S> {
         OvertakenStore {
             inner,
             at,
-            writes: AtomicUsize::new(0),
+            swaps: AtomicUsize::new(0),
             fired: AtomicBool::new(false),
             others,
         }
     }
 
-    /// Whether the others ran (write `at` was a swap that landed).
-    pub fn fired(&self) -> bool {
-        self.fired.load(Ordering::SeqCst)
+    /// How many swaps were asked for so far.
+    pub fn swaps(&self) -> usize {
+        self.swaps.load(Ordering::SeqCst)
     }
 
-    fn count(&self) -> usize {
-        self.writes.fetch_add(1, Ordering::SeqCst) + 1
+    /// Whether the others ran (swap `at` landed).
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
     }
 }
 
@@ -516,31 +516,22 @@ impl<S: KeyValue> KeyValue for OvertakenStore<'_, S> {
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.count();
         self.inner.set(key, value).await
     }
 
     async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
-        for (key, value) in entries {
-            self.set(key, value).await?;
-        }
-        Ok(())
+        self.inner.set_many(entries).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.count();
         self.inner.delete(key).await
     }
 
     async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
-        for key in keys {
-            self.delete(key).await?;
-        }
-        Ok(())
+        self.inner.delete_many(keys).await
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
-        self.count();
         self.inner.increment(key, delta).await
     }
 
@@ -549,7 +540,7 @@ impl<S: KeyValue> KeyValue for OvertakenStore<'_, S> {
     }
 
     async fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError> {
-        let k = self.count();
+        let k = self.swaps.fetch_add(1, Ordering::SeqCst) + 1;
         let landed = self.inner.cas_swap(cas, value).await?;
         if landed && k == self.at {
             self.fired.store(true, Ordering::SeqCst);

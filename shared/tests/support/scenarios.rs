@@ -422,32 +422,30 @@ pub fn read_everything<S: KeyValue, T: Transport>(app: &App<S, T>, c: &Ctx) {
 
 /// What [`read_everything`] reads, for a caller already in a future.
 pub async fn read_all<S: KeyValue, T: Transport>(app: &App<S, T>, c: &Ctx) {
-    {
-        let p1 = partner("p1");
-        let mut orgs = vec![c.org.clone()];
-        for id in [&c.invite, &c.link_invite] {
-            if let Ok(i) = app.get_invite(&p1, id).await {
-                orgs.extend(i.organization_id);
-            }
+    let p1 = partner("p1");
+    let mut orgs = vec![c.org.clone()];
+    for id in [&c.invite, &c.link_invite] {
+        if let Ok(i) = app.get_invite(&p1, id).await {
+            orgs.extend(i.organization_id);
         }
-        for id in [&c.relationship, &c.relationship4, &c.relationship5] {
-            app.relationships()
-                .get(&operator(), id)
-                .await
-                .expect("relationship");
-        }
-        for p in ["p0", "p1", "p2", "p3", "p4", "p5"] {
-            app.list_invites(&partner(p), None, page())
-                .await
-                .expect("invites");
-            app.list_customers(p, page()).await.expect("customers");
-            app.list_requests(&partner(p), page())
-                .await
-                .expect("requests");
-        }
-        for org in orgs {
-            app.list_partners(&org, page()).await.expect("partners");
-        }
+    }
+    for id in [&c.relationship, &c.relationship4, &c.relationship5] {
+        app.relationships()
+            .get(&operator(), id)
+            .await
+            .expect("relationship");
+    }
+    for p in ["p0", "p1", "p2", "p3", "p4", "p5"] {
+        app.list_invites(&partner(p), None, page())
+            .await
+            .expect("invites");
+        app.list_customers(p, page()).await.expect("customers");
+        app.list_requests(&partner(p), page())
+            .await
+            .expect("requests");
+    }
+    for org in orgs {
+        app.list_partners(&org, page()).await.expect("partners");
     }
 }
 
