@@ -9,14 +9,17 @@ use partner_invites::store::testing::CallCounts;
 use support::scenarios::*;
 use support::*;
 
-/// The round trips `op` makes, on the world [`setup`] leaves.
-fn trips(op: Op) -> CallCounts {
+/// The round trips `op` makes, on the world [`setup`] leaves, and each in
+/// order.
+fn trips(op: Op) -> (CallCounts, Vec<String>) {
     let w = World::relayed();
     let c = setup(&w);
     let before = w.store.calls();
+    w.store.start_trace();
     block_on(run(&w.app(), op, &c)).unwrap_or_else(|p| panic!("{op:?}: {p}"));
+    let trace = w.store.take_trace();
     let after = w.store.calls();
-    CallCounts {
+    let counts = CallCounts {
         get: after.get - before.get,
         get_many: after.get_many - before.get_many,
         set: after.set - before.set,
@@ -24,7 +27,8 @@ fn trips(op: Op) -> CallCounts {
         delete: after.delete - before.delete,
         increment: after.increment - before.increment,
         cas: after.cas - before.cas,
-    }
+    };
+    (counts, trace)
 }
 
 #[test]
@@ -50,12 +54,13 @@ fn each_request_stays_within_its_round_trips() {
     let mut report = Vec::new();
     let mut over = Vec::new();
     for (op, ceiling) in ceilings {
-        let t = trips(op);
+        let (t, trace) = trips(op);
         report.push(format!("{op:?}: {} ({t:?})", t.total()));
         if t.total() > ceiling {
             over.push(format!(
-                "{op:?}: {} round trips, at most {ceiling}",
-                t.total()
+                "{op:?}: {} round trips, at most {ceiling}:\n  {}",
+                t.total(),
+                trace.join("\n  ")
             ));
         }
     }

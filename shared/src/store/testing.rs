@@ -62,6 +62,8 @@ pub struct MemoryStore {
     entries: Mutex<HashMap<String, (u64, Vec<u8>)>>,
     next_version: AtomicU64,
     counters: Counters,
+    /// Round trips in order, while [`MemoryStore::start_trace`] is on.
+    trace: Mutex<Option<Vec<String>>>,
 }
 
 /// A compare-and-swap handle: the key and the version seen.
@@ -110,6 +112,30 @@ impl MemoryStore {
         }
     }
 
+    /// Starts writing down every round trip, as `kind key`, afresh.
+    pub fn start_trace(&self) {
+        *self.traced() = Some(Vec::new());
+    }
+
+    /// The round trips since [`MemoryStore::start_trace`], in order: where a
+    /// request's round trips go. Tracing stops.
+    pub fn take_trace(&self) -> Vec<String> {
+        self.traced().take().unwrap_or_default()
+    }
+
+    fn traced(&self) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
+        self.trace
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn note(&self, counter: &AtomicUsize, kind: &str, key: &str) {
+        counter.fetch_add(1, Ordering::SeqCst);
+        if let Some(trace) = self.traced().as_mut() {
+            trace.push(format!("{kind} {key}"));
+        }
+    }
+
     fn write(&self, key: &str, value: &[u8]) {
         let version = self.version();
         self.entries()
@@ -117,20 +143,16 @@ impl MemoryStore {
     }
 }
 
-fn bump(counter: &AtomicUsize) {
-    counter.fetch_add(1, Ordering::SeqCst);
-}
-
 impl KeyValue for MemoryStore {
     type Cas = MemoryCas;
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        bump(&self.counters.get);
+        self.note(&self.counters.get, "get", key);
         Ok(self.entries().get(key).map(|(_, v)| v.clone()))
     }
 
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        bump(&self.counters.get_many);
+        self.note(&self.counters.get_many, "get-many", &keys.join(" "));
         let entries = self.entries();
         Ok(keys
             .iter()
@@ -139,13 +161,14 @@ impl KeyValue for MemoryStore {
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        bump(&self.counters.set);
+        self.note(&self.counters.set, "set", key);
         self.write(key, value);
         Ok(())
     }
 
     async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
-        bump(&self.counters.set_many);
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        self.note(&self.counters.set_many, "set-many", &keys.join(" "));
         for (key, value) in entries {
             self.write(key, value);
         }
@@ -153,13 +176,13 @@ impl KeyValue for MemoryStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        bump(&self.counters.delete);
+        self.note(&self.counters.delete, "delete", key);
         self.entries().remove(key);
         Ok(())
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
-        bump(&self.counters.increment);
+        self.note(&self.counters.increment, "increment", key);
         let version = self.version();
         let mut entries = self.entries();
         let current = match entries.get(key) {
@@ -185,7 +208,7 @@ impl KeyValue for MemoryStore {
     }
 
     async fn cas_begin(&self, key: &str) -> Result<(MemoryCas, Option<Vec<u8>>), StoreError> {
-        bump(&self.counters.cas);
+        self.note(&self.counters.cas, "cas-begin", key);
         let entries = self.entries();
         let entry = entries.get(key);
         Ok((
@@ -198,7 +221,7 @@ impl KeyValue for MemoryStore {
     }
 
     async fn cas_swap(&self, cas: MemoryCas, value: &[u8]) -> Result<bool, StoreError> {
-        bump(&self.counters.cas);
+        self.note(&self.counters.cas, "cas-swap", &cas.key);
         let version = self.version();
         let mut entries = self.entries();
         if entries.get(&cas.key).map(|(v, _)| *v) != cas.seen {
