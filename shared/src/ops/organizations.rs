@@ -16,6 +16,7 @@ use crate::auth::{ClaimedOrganization, Principal};
 use crate::clock::rfc3339;
 use crate::domain::{
     AdminContact, CustomerDetails, Ledger, Organization, OrganizationId, OrganizationSource,
+    PartnerProfile,
 };
 use crate::outbound::Transport;
 use crate::problem::{FieldError, ProblemKind};
@@ -179,6 +180,33 @@ pub(crate) struct Known {
     pub ledger: Ledger,
 }
 
+impl Known {
+    /// Where an organization and its ledger are stored.
+    pub(crate) fn keys(id: &OrganizationId) -> [String; 2] {
+        [keys::organization(id.as_str()), keys::ledger(id.as_str())]
+    }
+
+    /// What the two [`Known::keys`] held: the organization with its ledger,
+    /// or `None` if it is not known here.
+    pub(crate) fn decode(
+        id: &OrganizationId,
+        found: &[Option<Vec<u8>>],
+    ) -> Result<Option<Known>, Problem> {
+        let [organization_key, ledger_key] = Known::keys(id);
+        let value = |i: usize| found.get(i).and_then(|v| v.as_deref());
+        let organization = record::decode::<Organization>(&organization_key, value(0))?;
+        let ledger = record::decode::<Ledger>(&ledger_key, value(1))?;
+        match (organization, ledger) {
+            (Slot::Record(organization), Slot::Record(ledger)) => Ok(Some(Known {
+                organization,
+                ledger,
+            })),
+            (Slot::Record(_), _) => Err(no_ledger(id)),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// A valid organization as the platform describes it.
 struct Described {
     name: String,
@@ -256,29 +284,36 @@ pub struct Organizations<'a, S, T> {
 impl<S: KeyValue, T: Transport> Organizations<'_, S, T> {
     /// An organization known here, with its ledger, in one round trip.
     pub(crate) async fn known(&self, id: &OrganizationId) -> Result<Option<Known>, Problem> {
-        let keys = [keys::organization(id.as_str()), keys::ledger(id.as_str())];
-        let mut found = self.app.records().read_many(&keys).await?.into_iter();
-        let organization =
-            record::decode::<Organization>(&keys[0], found.next().flatten().as_deref())?;
-        let ledger = record::decode::<Ledger>(&keys[1], found.next().flatten().as_deref())?;
-        match (organization, ledger) {
-            (Slot::Record(organization), Slot::Record(ledger)) => Ok(Some(Known {
-                organization,
-                ledger,
-            })),
-            (Slot::Record(_), _) => Err(no_ledger(id)),
-            _ => Ok(None),
-        }
+        let keys = Known::keys(id);
+        let found = self.app.records().read_many(&keys).await?;
+        Known::decode(id, &found)
+    }
+
+    /// [`Organizations::known`], and `partner`'s profile, in the same round
+    /// trip: what a request between the two starts from.
+    pub(crate) async fn known_with_profile(
+        &self,
+        id: &OrganizationId,
+        partner: &str,
+    ) -> Result<(Option<Known>, PartnerProfile), Problem> {
+        let [organization, ledger] = Known::keys(id);
+        let keys = [organization, ledger, keys::profile(partner)];
+        let found = self.app.records().read_many(&keys).await?;
+        let known = Known::decode(id, &found[..2])?;
+        let profile = super::partner::decode_profile(partner, found[2].as_deref())?;
+        Ok((known, profile))
     }
 
     /// An existing organization the caller administers and `partner` is
     /// not yet connected to. One the product has not seen yet is registered
-    /// from what the caller's token says of it, if it names it.
+    /// from what the caller's token says of it, if it names it. `found` is
+    /// what its [`Known::keys`] held, read with the invite.
     pub(crate) async fn linkable(
         &self,
         caller: Option<&Principal>,
         id: &str,
         partner: &str,
+        found: &[Option<Vec<u8>>],
     ) -> Result<Organization, Problem> {
         let caller = caller.ok_or_else(|| {
             Problem::new(
@@ -293,7 +328,7 @@ impl<S: KeyValue, T: Transport> Organizations<'_, S, T> {
             ));
         }
         let id = OrganizationId::parse(id).ok_or_else(|| Problem::not_found("organization"))?;
-        let known = match self.known(&id).await? {
+        let known = match Known::decode(&id, found)? {
             Some(known) => known,
             None => self.named_by_token(&id, caller).await?,
         };

@@ -9,7 +9,7 @@ use crate::clock::rfc3339;
 use crate::domain::{EndpointDisabled, PartnerProfile, WebhookDelivery, WebhookEndpoint};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, PageRequest, keys};
+use crate::store::{Edit, KeyValue, PageRequest, Slot, StoreError, keys, record};
 use crate::validation::{MAX_TEXT, Report, same_email};
 use crate::webhook;
 
@@ -150,6 +150,20 @@ fn check_webhook_url(report: &mut Report, raw: &str) -> Option<String> {
     }
 }
 
+/// The partner's profile as `value` (read from its key) holds it, or the
+/// fallback before it saved one.
+pub(crate) fn decode_profile(
+    partner: &str,
+    value: Option<&[u8]>,
+) -> Result<PartnerProfile, StoreError> {
+    Ok(
+        match record::decode::<PartnerProfile>(&keys::profile(partner), value)? {
+            Slot::Record(p) => p,
+            _ => PartnerProfile::fallback(partner),
+        },
+    )
+}
+
 /// Partner profiles.
 pub struct Partners<'a, S, T> {
     pub(crate) app: &'a App<S, T>,
@@ -158,12 +172,8 @@ pub struct Partners<'a, S, T> {
 impl<S: KeyValue, T: Transport> Partners<'_, S, T> {
     /// The partner's profile, or the fallback before it saved one.
     pub async fn profile(&self, partner: &str) -> Result<PartnerProfile, Problem> {
-        Ok(self
-            .app
-            .records()
-            .get(&keys::profile(partner))
-            .await?
-            .unwrap_or_else(|| PartnerProfile::fallback(partner)))
+        let value = self.app.records().kv().get(&keys::profile(partner)).await?;
+        Ok(decode_profile(partner, value.as_deref())?)
     }
 
     /// `GET /api/partner`.

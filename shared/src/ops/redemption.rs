@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::organizations::Known;
 use super::outbox::keys_of;
+use super::partner::decode_profile;
 use super::{App, Invites};
 use crate::auth::Principal;
 use crate::capabilities::{Capability, ConnectionType, FirstContact};
@@ -20,7 +22,7 @@ use crate::domain::{
 };
 use crate::outbound::Transport;
 use crate::problem::{FieldError, Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, Slot, Writes, keys, record};
+use crate::store::{Edit, KeyValue, Writes, keys, record};
 use crate::token::{Claims, Purpose, TokenError};
 use crate::validation::{Report, is_id, same_email};
 use crate::view::{RegistrationView, RelationshipView};
@@ -144,6 +146,9 @@ struct Opened {
     invite: Invite,
     claims: Claims,
     profile: PartnerProfile,
+    /// What the keys of the organization to link held (see [`Known::keys`]),
+    /// read with the invite; empty when none is named.
+    linked: Vec<Option<Vec<u8>>>,
 }
 
 /// Opening and redeeming invite links.
@@ -157,8 +162,8 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
     }
 
     /// Verifies an invite token and loads its invite and partner profile in
-    /// one round trip.
-    async fn open(&self, token: &str) -> Result<Opened, Problem> {
+    /// one round trip, with the organization `link` names, if any.
+    async fn open(&self, token: &str, link: Option<&OrganizationId>) -> Result<Opened, Problem> {
         let claims = self
             .app
             .keys
@@ -172,30 +177,21 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             .ok_or_else(not_found)?;
         let id = InviteId::parse(&claims.record_id).ok_or_else(not_found)?;
         let key = keys::invite(&partner, id.slot());
-        let profile_key = keys::profile(&partner);
-        // Both records in one round trip, each decoded straight into its type.
-        let mut found = self
-            .app
-            .records()
-            .read_many(&[key.clone(), profile_key.clone()])
-            .await?
-            .into_iter();
+        // All records in one round trip, each decoded straight into its type.
+        let mut wanted = vec![key.clone(), keys::profile(&partner)];
+        wanted.extend(link.into_iter().flat_map(Known::keys));
+        let mut found = self.app.records().read_many(&wanted).await?.into_iter();
         let invite = record::decode::<Invite>(&key, found.next().flatten().as_deref())?
             .record()
             .filter(|i| i.id == id)
             .ok_or_else(not_found)?;
-        let profile = match record::decode::<PartnerProfile>(
-            &profile_key,
-            found.next().flatten().as_deref(),
-        )? {
-            Slot::Record(p) => p,
-            _ => PartnerProfile::fallback(&partner),
-        };
+        let profile = decode_profile(&partner, found.next().flatten().as_deref())?;
         Ok(Opened {
             key,
             invite,
             claims,
             profile,
+            linked: found.collect(),
         })
     }
 
@@ -206,7 +202,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             claims,
             profile,
             ..
-        } = self.open(token).await?;
+        } = self.open(token, None).await?;
         invite
             .check_redeemable(claims.generation, self.app.now())
             .map_err(|p| p.about_locale(invite.locale.as_deref()))?;
@@ -242,12 +238,18 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Problem::validation(vec![FieldError::new("/token", "is required")]))?;
+        // An organization to link is read with the invite, checked later.
+        let link = request
+            .organization_id
+            .as_deref()
+            .and_then(OrganizationId::parse);
         let Opened {
             key,
             invite,
             claims,
             profile,
-        } = self.open(token).await?;
+            linked,
+        } = self.open(token, link.as_ref()).await?;
         let app = self.app;
         let now = app.now();
         invite.check_redeemable(claims.generation, now)?;
@@ -262,7 +264,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             (Some(org_id), None) => {
                 let o = app
                     .organizations()
-                    .linkable(caller, &org_id, &invite.partner_id)
+                    .linkable(caller, &org_id, &invite.partner_id, &linked)
                     .await?;
                 let by = caller.map_or(
                     Actor::InvitedContact {

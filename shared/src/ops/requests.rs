@@ -159,11 +159,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
 
         let app = self.app;
         let now = app.now();
-        let known = app
+        let (known, profile) = app
             .organizations()
-            .known(&org_id)
-            .await?
-            .ok_or_else(|| Problem::not_found("organization"))?;
+            .known_with_profile(&org_id, partner)
+            .await?;
+        let known = known.ok_or_else(|| Problem::not_found("organization"))?;
         if app
             .relationships()
             .connected(&known.ledger, partner)
@@ -184,8 +184,15 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         }
 
         let records = app.records();
-        let (key, record, items, profile) = self
-            .propose(caller, &known.organization, connection, locale, None)
+        let (key, record, items) = self
+            .propose(
+                caller,
+                &profile,
+                &known.organization,
+                connection,
+                locale,
+                None,
+            )
             .await?;
 
         // The commit: the ledger enters the request as the pair's open one.
@@ -248,16 +255,16 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
     async fn propose(
         &self,
         caller: &Principal,
+        profile: &PartnerProfile,
         organization: &Organization,
         connection: ConnectionType,
         locale: Option<String>,
         change: Option<ChangeOf>,
-    ) -> Result<(String, ConnectionRequest, Vec<Prepared>, PartnerProfile), Problem> {
+    ) -> Result<(String, ConnectionRequest, Vec<Prepared>), Problem> {
         let app = self.app;
         let partner = caller.partner_id()?;
         let org_id = &organization.id;
         let now = app.now();
-        let profile = app.partners().profile(partner).await?;
         let records = app.records();
         let n = keys::requests(partner).take(records, 1).await?.first;
         let stamp = app.stamp(caller.actor());
@@ -280,14 +287,14 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         };
         let mut writes = Writes::new();
         let mut items = vec![
-            self.approval_email(&mut writes, &record, organization, &profile, &source)
+            self.approval_email(&mut writes, &record, organization, profile, &source)
                 .await?,
         ];
         items.extend(
             app.outbox()
                 .event(
                     &mut writes,
-                    &profile,
+                    profile,
                     EventType::ConnectionRequested,
                     event_data(&record, now)?,
                     source,
@@ -323,7 +330,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         )?;
         app.outbox().watch(&mut writes, &items).await?;
         records.put_all(writes).await?;
-        Ok((key, record, items, profile))
+        Ok((key, record, items))
     }
 
     /// Asks the customer admin to approve a change of `relationship`'s
@@ -341,17 +348,24 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let now = app.now();
         // Refused before anything is written if the relationship cannot take it.
         relationship.check_change(to, now)?;
-        let known = app
+        let (known, profile) = app
             .organizations()
-            .known(&relationship.organization_id)
-            .await?
-            .ok_or_else(|| Problem::not_found("relationship"))?;
+            .known_with_profile(&relationship.organization_id, caller.partner_id()?)
+            .await?;
+        let known = known.ok_or_else(|| Problem::not_found("relationship"))?;
         let change = ChangeOf {
             relationship_id: relationship.id.clone(),
             from: relationship.connection,
         };
-        let (key, record, items, profile) = self
-            .propose(caller, &known.organization, to, locale, Some(change))
+        let (key, record, items) = self
+            .propose(
+                caller,
+                &profile,
+                &known.organization,
+                to,
+                locale,
+                Some(change),
+            )
             .await?;
         let ask = Change::Ask(PendingChange {
             request_id: record.id.clone(),
@@ -808,12 +822,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         record
             .check_open(app.now())
             .map_err(|p| p.about_locale(record.locale.as_deref()))?;
-        let profile = app.partners().profile(&record.partner_id).await?;
-        let known = app
+        let (known, profile) = app
             .organizations()
-            .known(&record.organization_id)
-            .await?
-            .ok_or_else(|| Problem::not_found("organization"))?;
+            .known_with_profile(&record.organization_id, &record.partner_id)
+            .await?;
+        let known = known.ok_or_else(|| Problem::not_found("organization"))?;
         Ok(ApprovalPreview {
             request_id: record.id.to_string(),
             partner_name: profile.display_name,
@@ -849,11 +862,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             };
             return self.decide_change(record, actor, approve).await;
         }
-        let known = app
+        let (known, profile) = app
             .organizations()
-            .known(&record.organization_id)
-            .await?
-            .ok_or_else(|| Problem::not_found("organization"))?;
+            .known_with_profile(&record.organization_id, &record.partner_id)
+            .await?;
+        let known = known.ok_or_else(|| Problem::not_found("organization"))?;
         if app
             .relationships()
             .connected(&known.ledger, &record.partner_id)
@@ -865,7 +878,6 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 "this partner is already connected",
             ));
         }
-        let profile = app.partners().profile(&record.partner_id).await?;
         let relationship = app.relationships().relationship(
             &profile,
             &known.organization,
