@@ -299,8 +299,9 @@ impl<S: KeyValue, T: Transport> Organizations<'_, S, T> {
         let [organization, ledger] = Known::keys(id);
         let keys = [organization, ledger, keys::profile(partner)];
         let found = self.app.records().read_many(&keys).await?;
-        let known = Known::decode(id, &found[..2])?;
-        let profile = super::partner::decode_profile(partner, found[2].as_deref())?;
+        let known = Known::decode(id, &found)?;
+        let profile =
+            super::partner::decode_profile(partner, found.get(2).and_then(|v| v.as_deref()))?;
         Ok((known, profile))
     }
 

@@ -9,7 +9,7 @@ use crate::clock::rfc3339;
 use crate::domain::{EndpointDisabled, PartnerProfile, WebhookDelivery, WebhookEndpoint};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, PageRequest, Slot, StoreError, keys, record};
+use crate::store::{Edit, KeyValue, PageRequest, StoreError, keys, record, record_only};
 use crate::validation::{MAX_TEXT, Report, same_email};
 use crate::webhook;
 
@@ -156,12 +156,9 @@ pub(crate) fn decode_profile(
     partner: &str,
     value: Option<&[u8]>,
 ) -> Result<PartnerProfile, StoreError> {
-    Ok(
-        match record::decode::<PartnerProfile>(&keys::profile(partner), value)? {
-            Slot::Record(p) => p,
-            _ => PartnerProfile::fallback(partner),
-        },
-    )
+    let key = keys::profile(partner);
+    Ok(record_only(&key, record::decode(&key, value)?)?
+        .unwrap_or_else(|| PartnerProfile::fallback(partner)))
 }
 
 /// Partner profiles.

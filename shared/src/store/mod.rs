@@ -376,7 +376,7 @@ impl<'a, S: KeyValue> Records<'a, S> {
 }
 
 /// A record, or a corrupt-store error for a marker where none belongs.
-fn record_only<T>(key: &str, slot: Slot<T>) -> Result<Option<T>, StoreError> {
+pub(crate) fn record_only<T>(key: &str, slot: Slot<T>) -> Result<Option<T>, StoreError> {
     match slot {
         Slot::Absent => Ok(None),
         Slot::Record(r) => Ok(Some(r)),
