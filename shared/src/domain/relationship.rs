@@ -141,9 +141,26 @@ impl RelationshipIntent {
         owed.close_requests
             .retain(|c| !carried_out.close_requests.contains(c));
         owed.deliver.retain(|k| !carried_out.deliver.contains(k));
-        if !owed.free_ledger && owed.close_requests.is_empty() && owed.deliver.is_empty() {
+        if owed.is_empty() {
             *intent = None;
         }
+    }
+
+    /// Adds what `more` owes to `intent`; a commit that owes nothing leaves
+    /// no intent behind, so that nothing has to clear it.
+    pub fn add(intent: &mut Option<RelationshipIntent>, more: RelationshipIntent) {
+        if more.is_empty() {
+            return;
+        }
+        let owed = intent.get_or_insert_with(Default::default);
+        owed.free_ledger |= more.free_ledger;
+        owed.close_requests.extend(more.close_requests);
+        owed.deliver.extend(more.deliver);
+    }
+
+    /// Whether nothing is owed.
+    pub fn is_empty(&self) -> bool {
+        !self.free_ledger && self.close_requests.is_empty() && self.deliver.is_empty()
     }
 }
 

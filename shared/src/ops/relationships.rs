@@ -582,16 +582,24 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
                         .filter(|c| c.id == r.id)
                         .ok_or_else(|| Problem::not_found("relationship"))?;
                     let closed = now.apply(&change, stamp)?;
-                    let intent = now.intent.get_or_insert_with(Default::default);
-                    intent.free_ledger |= matches!(change, Change::End { .. });
-                    intent.close_requests.extend(closed);
-                    intent.deliver.extend(keys_of(&items));
+                    let owed = RelationshipIntent {
+                        free_ledger: matches!(change, Change::End { .. }),
+                        close_requests: closed.into_iter().collect(),
+                        deliver: keys_of(&items),
+                    };
+                    RelationshipIntent::add(&mut now.intent, owed);
                     Ok(Edit::Write(now.clone(), now))
                 },
                 |made| made,
             )
             .await;
         match committed {
+            // Nothing owed (a pending change noted): only the list entries
+            // to fill, which a reader meeting their placeholders also does.
+            Ok(committed) if committed.intent.is_none() => {
+                self.relist(&committed).await?;
+                Ok(committed)
+            }
             Ok(committed) => self.settle(committed, Some(items), profile.as_ref()).await,
             Err(problem) => {
                 app.outbox().abandon(&items).await?;

@@ -130,6 +130,14 @@ pub struct Requests<'a, S, T> {
     pub(crate) app: &'a App<S, T>,
 }
 
+/// A request as read, with the relationship a pending change request's
+/// refresh read on the way (current, and finished), so that a decision on
+/// it does not read it again.
+struct Loaded {
+    record: ConnectionRequest,
+    relationship: Option<Relationship>,
+}
+
 /// What a decision makes of a pending request.
 enum Decision {
     Approve(Box<Relationship>),
@@ -177,7 +185,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let mut stale = None;
         if let Some(open) = known.ledger.open_request(partner, now) {
             let (_, current) = self.load(partner, open.id.as_str()).await?;
-            if current.is_some_and(|r| r.opened() && r.check_open(now).is_ok()) {
+            if current.is_some_and(|l| l.record.opened() && l.record.check_open(now).is_ok()) {
                 return Err(duplicate());
             }
             stale = Some(open.id.clone());
@@ -512,32 +520,43 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
     /// A pending change request as its relationship decided it: when the
     /// relationship's record shows a decision (approved, declined,
     /// withdrawn, ended), carrying out its intent records it on the request.
-    async fn refresh(
-        &self,
-        key: &str,
-        record: ConnectionRequest,
-    ) -> Result<ConnectionRequest, Problem> {
+    /// Answers the relationship too, when it was read.
+    async fn refresh(&self, key: &str, record: ConnectionRequest) -> Result<Loaded, Problem> {
+        let unchanged = |record| Loaded {
+            record,
+            relationship: None,
+        };
         let Some(change) = &record.change else {
-            return Ok(record);
+            return Ok(unchanged(record));
         };
         if record.state != RequestState::Pending {
-            return Ok(record);
+            return Ok(unchanged(record));
         }
         let relationship = self
             .app
             .relationships()
             .current(&change.relationship_id)
             .await?;
-        if relationship.is_none_or(|r| r.decision_of(&record.id).is_none()) {
-            return Ok(record);
+        if relationship
+            .as_ref()
+            .is_none_or(|r| r.decision_of(&record.id).is_none())
+        {
+            return Ok(Loaded {
+                record,
+                relationship,
+            });
         }
-        Ok(self
+        let record = self
             .app
             .records()
             .get::<ConnectionRequest>(key)
             .await?
             .filter(|r| r.id == record.id)
-            .unwrap_or(record))
+            .unwrap_or(record);
+        Ok(Loaded {
+            record,
+            relationship,
+        })
     }
 
     /// Records on a change request the decision its relationship made.
@@ -573,11 +592,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
 
     /// One of the partner's requests by id, finished if a commit left it
     /// unfinished: its key, and the record if there is one of that id.
-    async fn load(
-        &self,
-        partner: &str,
-        id: &str,
-    ) -> Result<(String, Option<ConnectionRequest>), Problem> {
+    async fn load(&self, partner: &str, id: &str) -> Result<(String, Option<Loaded>), Problem> {
         let id = RequestId::parse(id).ok_or_else(|| Problem::not_found("connection request"))?;
         let key = keys::request(partner, id.slot());
         let record = match self.app.records().get::<ConnectionRequest>(&key).await? {
@@ -591,13 +606,9 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
     }
 
     /// One of the partner's opened requests; any other id is not found.
-    async fn opened(
-        &self,
-        partner: &str,
-        id: &str,
-    ) -> Result<(String, ConnectionRequest), Problem> {
+    async fn opened(&self, partner: &str, id: &str) -> Result<(String, Loaded), Problem> {
         match self.load(partner, id).await? {
-            (key, Some(r)) if r.opened() => Ok((key, r)),
+            (key, Some(loaded)) if loaded.record.opened() => Ok((key, loaded)),
             _ => Err(Problem::not_found("connection request")),
         }
     }
@@ -627,7 +638,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             } else {
                 r
             };
-            let r = self.refresh(&key, r).await?;
+            let r = self.refresh(&key, r).await?.record;
             if r.opened() {
                 views.push(RequestView::new(&r, now));
             }
@@ -713,8 +724,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             let Some(id) = &locator.request_id else {
                 continue;
             };
-            let (_, record) = self.load(&locator.partner_id, id.as_str()).await?;
-            let Some(record) = record.filter(|r| r.opened() && r.organization_id == org_id) else {
+            let (_, loaded) = self.load(&locator.partner_id, id.as_str()).await?;
+            let Some(record) = loaded
+                .map(|l| l.record)
+                .filter(|r| r.opened() && r.organization_id == org_id)
+            else {
                 continue;
             };
             let profile = app.partners().profile(&record.partner_id).await?;
@@ -731,14 +745,15 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
     /// `POST /api/connections/:id/withdraw`.
     pub async fn withdraw(&self, caller: &Principal, id: &str) -> Result<RequestView, Problem> {
         let partner = caller.partner_id()?;
-        let (key, record) = self.opened(partner, id).await?;
-        if record.change.is_some() {
+        let (key, loaded) = self.opened(partner, id).await?;
+        if loaded.record.change.is_some() {
             let drop = Change::Drop {
-                request: record.id.clone(),
+                request: loaded.record.id.clone(),
                 action: Action::Withdrawn,
             };
-            return self.decide_change(record, caller.actor(), drop).await;
+            return self.decide_change(loaded, caller.actor(), drop).await;
         }
+        let record = loaded.record;
         let stamp = self.app.stamp(caller.actor());
         let record = self
             .app
@@ -764,7 +779,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         &self,
         id: &str,
         authority: &Authority<'_>,
-    ) -> Result<(String, ConnectionRequest, Actor), Problem> {
+    ) -> Result<(String, Loaded, Actor), Problem> {
         let not_found = || Problem::not_found("connection request");
         let (partner, actor_org) = match authority {
             Authority::Link(token) => {
@@ -795,18 +810,19 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         if !is_id(&partner) {
             return Err(not_found());
         }
-        let (key, record) = self.opened(&partner, id).await?;
+        let (key, loaded) = self.opened(&partner, id).await?;
+        let organization_id = &loaded.record.organization_id;
         // Another organization's request is not found, as for partners.
-        if actor_org.as_deref() != Some(record.organization_id.as_str()) {
+        if actor_org.as_deref() != Some(organization_id.as_str()) {
             return Err(not_found());
         }
         let actor = match authority {
             Authority::Bearer(p) => p.actor(),
             Authority::Link(_) => Actor::ApprovalLink {
-                organization_id: record.organization_id.to_string(),
+                organization_id: organization_id.to_string(),
             },
         };
-        Ok((key, record, actor))
+        Ok((key, loaded, actor))
     }
 
     /// `GET /connect/:token`: what the admin is asked to approve.
@@ -816,7 +832,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             .keys
             .verify(token, Purpose::Connect, app.now())
             .map_err(|e| link_problem(e, "approval"))?;
-        let (_, record, _) = self
+        let (_, Loaded { record, .. }, _) = self
             .for_decision(&claims.record_id, &Authority::Link(token))
             .await?;
         record
@@ -852,16 +868,17 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         id: &str,
         authority: Authority<'_>,
     ) -> Result<RequestView, Problem> {
-        let (key, record, actor) = self.for_decision(id, &authority).await?;
+        let (key, loaded, actor) = self.for_decision(id, &authority).await?;
         let app = self.app;
-        record.check_open(app.now())?;
-        if record.change.is_some() {
+        loaded.record.check_open(app.now())?;
+        if loaded.record.change.is_some() {
             let approve = Change::Connection {
-                to: record.connection,
-                request: Some(record.id.clone()),
+                to: loaded.record.connection,
+                request: Some(loaded.record.id.clone()),
             };
-            return self.decide_change(record, actor, approve).await;
+            return self.decide_change(loaded, actor, approve).await;
         }
+        let record = loaded.record;
         let (known, profile) = app
             .organizations()
             .known_with_profile(&record.organization_id, &record.partner_id)
@@ -903,14 +920,15 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         id: &str,
         authority: Authority<'_>,
     ) -> Result<RequestView, Problem> {
-        let (key, record, actor) = self.for_decision(id, &authority).await?;
-        if record.change.is_some() {
+        let (key, loaded, actor) = self.for_decision(id, &authority).await?;
+        if loaded.record.change.is_some() {
             let drop = Change::Drop {
-                request: record.id.clone(),
+                request: loaded.record.id.clone(),
                 action: Action::Declined,
             };
-            return self.decide_change(record, actor, drop).await;
+            return self.decide_change(loaded, actor, drop).await;
         }
+        let record = loaded.record;
         let profile = self.app.partners().profile(&record.partner_id).await?;
         self.decide(&key, record, actor, &profile, Decision::Decline)
             .await
@@ -923,18 +941,25 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
     /// `connection.declined`; a withdrawal, as for any request, nothing.
     async fn decide_change(
         &self,
-        record: ConnectionRequest,
+        loaded: Loaded,
         actor: Actor,
         change: Change,
     ) -> Result<RequestView, Problem> {
         let app = self.app;
         let not_found = || Problem::not_found("connection request");
+        let Loaded {
+            record,
+            relationship,
+        } = loaded;
         let of = record.change.as_ref().ok_or_else(not_found)?;
-        let relationship = app
-            .relationships()
-            .current(&of.relationship_id)
-            .await?
-            .ok_or_else(not_found)?;
+        let relationship = match relationship {
+            Some(r) => r,
+            None => app
+                .relationships()
+                .current(&of.relationship_id)
+                .await?
+                .ok_or_else(not_found)?,
+        };
         let stamp = app.stamp(actor);
         let declined = matches!(
             change,
