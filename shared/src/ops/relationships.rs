@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use super::organizations::no_ledger;
 use super::outbox::{Prepared, keys_of};
+use super::partner::decode_profile;
 use super::redemption::to_json;
 use super::{App, Page, PageRequest};
 use crate::auth::Principal;
@@ -34,7 +35,7 @@ use crate::domain::{
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, Sequence, Writes, keys, record};
+use crate::store::{Edit, KeyValue, Sequence, Writes, keys, record, record_only};
 use crate::validation::Report;
 use crate::view::{CustomerView, PartnerView, RelationshipView, RequestView};
 
@@ -378,7 +379,17 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         id: &RelationshipId,
     ) -> Result<Option<Relationship>, Problem> {
         let key = keys::relationship(id.as_str());
-        match self.app.records().get::<Relationship>(&key).await? {
+        let found = self.app.records().get::<Relationship>(&key).await?;
+        self.settled(id, found).await
+    }
+
+    /// `found`, read at relationship `id`'s key, as [`current`](Self::current) answers it.
+    async fn settled(
+        &self,
+        id: &RelationshipId,
+        found: Option<Relationship>,
+    ) -> Result<Option<Relationship>, Problem> {
+        match found {
             Some(r) if &r.id == id => Ok(Some(self.settle(r, None, None).await?)),
             _ => Ok(None),
         }
@@ -404,14 +415,31 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         let not_found = || Problem::not_found("relationship");
         let id = RelationshipId::parse(id).ok_or_else(not_found)?;
         let r = self.current(&id).await?.ok_or_else(not_found)?;
-        let side = match caller {
-            Principal::Partner { partner_id, .. } => *partner_id == r.partner_id,
-            Principal::CustomerAdmin {
-                organization_id, ..
-            } => *organization_id == r.organization_id.as_str(),
-            Principal::Operator { .. } => true,
+        side_of(caller, r)
+    }
+
+    /// [`load`](Self::load) for a transition the caller makes, which
+    /// reports an event for the relationship's partner: when the caller is
+    /// that partner, its profile is read in the same round trip.
+    async fn load_to_change(
+        &self,
+        caller: &Principal,
+        id: &str,
+    ) -> Result<(Relationship, Option<PartnerProfile>), Problem> {
+        let Principal::Partner { partner_id, .. } = caller else {
+            return Ok((self.load(caller, id).await?, None));
         };
-        if side { Ok(r) } else { Err(not_found()) }
+        let not_found = || Problem::not_found("relationship");
+        let id = RelationshipId::parse(id).ok_or_else(not_found)?;
+        let keys = [keys::relationship(id.as_str()), keys::profile(partner_id)];
+        let records = self.app.records();
+        let mut found = records.read_many(&keys).await?.into_iter();
+        let (r, profile) = (found.next().flatten(), found.next().flatten());
+        let r = record_only(&keys[0], record::decode(&keys[0], r.as_deref())?)?;
+        let r = self.settled(&id, r).await?.ok_or_else(not_found)?;
+        let r = side_of(caller, r)?;
+        let profile = decode_profile(partner_id, profile.as_deref())?;
+        Ok((r, Some(profile)))
     }
 
     /// Whether the ledger's `existing` relationship has ended; if so, the
@@ -476,10 +504,10 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         let mut report = Report::new();
         let reason = report.optional_text("/reason", input.reason.as_deref(), MAX_REASON);
         report.finish().map_err(Problem::validation)?;
-        let r = self.load(caller, id).await?;
+        let (r, profile) = self.load_to_change(caller, id).await?;
         let stamp = self.app.stamp(caller.actor());
         let ended = self
-            .transition(r, Change::End { reason }, &stamp, |r| {
+            .transition(r, profile, Change::End { reason }, &stamp, |r| {
                 Ok(Some((
                     EventType::RelationshipEnded,
                     to_json(&RelationshipView::new(r, stamp.at))?,
@@ -504,7 +532,7 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         let locale = report.optional_locale("/locale", input.locale.as_deref());
         report.finish().map_err(Problem::validation)?;
         let to = to.unwrap_or(ConnectionType::ResellerWithoutSupport);
-        let r = self.load(caller, id).await?;
+        let (r, profile) = self.load_to_change(caller, id).await?;
         let (gained, _) = difference(r.connection, to);
         if !gained.is_empty() {
             let asked = self
@@ -517,7 +545,7 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         let stamp = self.app.stamp(caller.actor());
         let change = Change::Connection { to, request: None };
         let changed = self
-            .transition(r, change, &stamp, |r| {
+            .transition(r, profile, change, &stamp, |r| {
                 Ok(Some((
                     EventType::RelationshipChanged,
                     to_json(&RelationshipView::new(r, stamp.at))?,
@@ -538,6 +566,7 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
     pub(crate) async fn transition(
         &self,
         r: Relationship,
+        profile: Option<PartnerProfile>,
         change: Change,
         stamp: &Stamp,
         event: impl FnOnce(&Relationship) -> Result<Option<(EventType, serde_json::Value)>, Problem>,
@@ -548,20 +577,25 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         let mut next = r.clone();
         next.apply(&change, stamp)?;
         let mut items: Vec<Prepared> = Vec::new();
-        let mut profile = None;
         let mut writes = Writes::new();
-        if let Some((event, data)) = event(&next)? {
-            let p = app.partners().profile(&r.partner_id).await?;
+        let event = event(&next)?;
+        // The event is the partner's: a profile read with the record is used
+        // only if it is that partner's.
+        let profile = profile.filter(|p| p.partner_id == r.partner_id);
+        let profile = match (event.is_some(), profile) {
+            (true, None) => Some(app.partners().profile(&r.partner_id).await?),
+            (_, read) => read,
+        };
+        if let (Some((event, data)), Some(p)) = (event, &profile) {
             let source = Source {
                 key: key.clone(),
                 event: stamp.id.clone(),
             };
             items = app
                 .outbox()
-                .event(&mut writes, &p, event, data, source, Vec::new())
+                .event(&mut writes, p, event, data, source, Vec::new())
                 .await?;
             app.outbox().watch(&mut writes, &items).await?;
-            profile = Some(p);
         }
         // The list entries name the record until its transition is done.
         for listed in r
@@ -655,5 +689,22 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
             self.relist(&settled).await?;
         }
         Ok(settled)
+    }
+}
+
+/// `r` if the caller is a side of it (an operator is of every one), else not
+/// found.
+fn side_of(caller: &Principal, r: Relationship) -> Result<Relationship, Problem> {
+    let side = match caller {
+        Principal::Partner { partner_id, .. } => *partner_id == r.partner_id,
+        Principal::CustomerAdmin {
+            organization_id, ..
+        } => *organization_id == r.organization_id.as_str(),
+        Principal::Operator { .. } => true,
+    };
+    if side {
+        Ok(r)
+    } else {
+        Err(Problem::not_found("relationship"))
     }
 }

@@ -383,7 +383,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let stamp = app.stamp(caller.actor());
         let asked = app
             .relationships()
-            .transition(relationship, ask, &stamp, |_| Ok(None))
+            .transition(relationship, None, ask, &stamp, |_| Ok(None))
             .await;
         self.open(&key, record, items, &profile, asked.map(drop))
             .await
@@ -973,7 +973,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         // there as it settles): checked here, before anything is written.
         let closing = relationship.clone().apply(&change, &stamp)?;
         app.relationships()
-            .transition(relationship, change, &stamp, |r| {
+            .transition(relationship, None, change, &stamp, |r| {
                 if approved {
                     let view = RelationshipView::new(r, stamp.at);
                     return Ok(Some((EventType::RelationshipChanged, to_json(&view)?)));
