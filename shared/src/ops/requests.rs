@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::organizations::Known;
 use super::outbox::{Prepared, keys_of};
+use super::partner::decode_profile;
 use super::redemption::{LabelledCapability, link_problem, to_json};
 use super::{App, Page, PageRequest};
 use crate::auth::Principal;
@@ -25,7 +27,7 @@ use crate::domain::{
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, Writes, keys};
+use crate::store::{Edit, KeyValue, Writes, keys, record, record_only};
 use crate::token::{Claims, Purpose};
 use crate::validation::{Report, is_id};
 use crate::view::{RelationshipView, RequestView};
@@ -136,6 +138,17 @@ pub struct Requests<'a, S, T> {
 struct Loaded {
     record: ConnectionRequest,
     relationship: Option<Relationship>,
+    /// The organization with its ledger, and the partner's profile, when
+    /// they were read with the request ([`Requests::load_deciding`]).
+    alongside: Option<(Option<Known>, PartnerProfile)>,
+}
+
+/// The request `loaded` found, if opened; any other is not found.
+fn opened((key, loaded): (String, Option<Loaded>)) -> Result<(String, Loaded), Problem> {
+    match loaded {
+        Some(loaded) if loaded.record.opened() => Ok((key, loaded)),
+        _ => Err(Problem::not_found("connection request")),
+    }
 }
 
 /// What a decision makes of a pending request.
@@ -525,6 +538,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let unchanged = |record| Loaded {
             record,
             relationship: None,
+            alongside: None,
         };
         let Some(change) = &record.change else {
             return Ok(unchanged(record));
@@ -544,6 +558,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             return Ok(Loaded {
                 record,
                 relationship,
+                alongside: None,
             });
         }
         let record = self
@@ -556,6 +571,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         Ok(Loaded {
             record,
             relationship,
+            alongside: None,
         })
     }
 
@@ -596,21 +612,57 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let id = RequestId::parse(id).ok_or_else(|| Problem::not_found("connection request"))?;
         let key = keys::request(partner, id.slot());
         let record = match self.app.records().get::<ConnectionRequest>(&key).await? {
-            Some(r) if r.id == id => {
-                let r = self.settle(&key, r, None, None, false).await?;
-                Some(self.refresh(&key, r).await?)
-            }
+            Some(r) if r.id == id => Some(self.finished(&key, r).await?),
             _ => None,
         };
         Ok((key, record))
     }
 
+    /// [`load`](Self::load) for a decision on `organization`'s side: the
+    /// organization, its ledger and the partner's profile, which the
+    /// decision starts from, are read in the same round trip, and kept if
+    /// finishing the request had nothing to do (else they may have changed).
+    async fn load_deciding(
+        &self,
+        partner: &str,
+        id: &str,
+        organization: &OrganizationId,
+    ) -> Result<(String, Option<Loaded>), Problem> {
+        let id = RequestId::parse(id).ok_or_else(|| Problem::not_found("connection request"))?;
+        let key = keys::request(partner, id.slot());
+        let [organization_key, ledger_key] = Known::keys(organization);
+        let keys = [
+            key.clone(),
+            organization_key,
+            ledger_key,
+            keys::profile(partner),
+        ];
+        let found = self.app.records().read_many(&keys).await?;
+        let value = |i: usize| found.get(i).and_then(|v| v.as_deref());
+        let record = record_only(&key, record::decode::<ConnectionRequest>(&key, value(0))?)?;
+        let Some(record) = record.filter(|r| r.id == id) else {
+            return Ok((key, None));
+        };
+        let untouched = record.intent.is_none() && record.state != RequestState::Proposed;
+        let mut loaded = self.finished(&key, record).await?;
+        if untouched {
+            let known = Known::decode(organization, found.get(1..3).unwrap_or_default())?;
+            let profile = decode_profile(partner, value(3))?;
+            loaded.alongside = Some((known, profile));
+        }
+        Ok((key, Some(loaded)))
+    }
+
+    /// A request as read, finished if a commit left it unfinished, and as
+    /// its relationship decided it.
+    async fn finished(&self, key: &str, record: ConnectionRequest) -> Result<Loaded, Problem> {
+        let record = self.settle(key, record, None, None, false).await?;
+        self.refresh(key, record).await
+    }
+
     /// One of the partner's opened requests; any other id is not found.
     async fn opened(&self, partner: &str, id: &str) -> Result<(String, Loaded), Problem> {
-        match self.load(partner, id).await? {
-            (key, Some(loaded)) if loaded.record.opened() => Ok((key, loaded)),
-            _ => Err(Problem::not_found("connection request")),
-        }
+        opened(self.load(partner, id).await?)
     }
 
     /// `GET /api/connections`: the partner's requests, newest first.
@@ -810,7 +862,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         if !is_id(&partner) {
             return Err(not_found());
         }
-        let (key, loaded) = self.opened(&partner, id).await?;
+        let found = match actor_org.as_deref().and_then(OrganizationId::parse) {
+            Some(org) => self.load_deciding(&partner, id, &org).await?,
+            None => self.load(&partner, id).await?,
+        };
+        let (key, loaded) = opened(found)?;
         let organization_id = &loaded.record.organization_id;
         // Another organization's request is not found, as for partners.
         if actor_org.as_deref() != Some(organization_id.as_str()) {
@@ -832,16 +888,15 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             .keys
             .verify(token, Purpose::Connect, app.now())
             .map_err(|e| link_problem(e, "approval"))?;
-        let (_, Loaded { record, .. }, _) = self
+        let (_, loaded, _) = self
             .for_decision(&claims.record_id, &Authority::Link(token))
             .await?;
+        let record = &loaded.record;
         record
             .check_open(app.now())
             .map_err(|p| p.about_locale(record.locale.as_deref()))?;
-        let (known, profile) = app
-            .organizations()
-            .known_with_profile(&record.organization_id, &record.partner_id)
-            .await?;
+        let (known, profile) = self.alongside(loaded.alongside, record).await?;
+        let record = loaded.record;
         let known = known.ok_or_else(|| Problem::not_found("organization"))?;
         Ok(ApprovalPreview {
             request_id: record.id.to_string(),
@@ -878,11 +933,8 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             };
             return self.decide_change(loaded, actor, approve).await;
         }
+        let (known, profile) = self.alongside(loaded.alongside, &loaded.record).await?;
         let record = loaded.record;
-        let (known, profile) = app
-            .organizations()
-            .known_with_profile(&record.organization_id, &record.partner_id)
-            .await?;
         let known = known.ok_or_else(|| Problem::not_found("organization"))?;
         if app
             .relationships()
@@ -928,10 +980,37 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             };
             return self.decide_change(loaded, actor, drop).await;
         }
+        let (_, profile) = match loaded.alongside {
+            Some(read) => read,
+            None => (
+                None,
+                self.app
+                    .partners()
+                    .profile(&loaded.record.partner_id)
+                    .await?,
+            ),
+        };
         let record = loaded.record;
-        let profile = self.app.partners().profile(&record.partner_id).await?;
         self.decide(&key, record, actor, &profile, Decision::Decline)
             .await
+    }
+
+    /// The organization with its ledger, and the partner's profile, that a
+    /// decision on `record` starts from: as read with it, else read now.
+    async fn alongside(
+        &self,
+        read: Option<(Option<Known>, PartnerProfile)>,
+        record: &ConnectionRequest,
+    ) -> Result<(Option<Known>, PartnerProfile), Problem> {
+        match read {
+            Some(read) => Ok(read),
+            None => {
+                self.app
+                    .organizations()
+                    .known_with_profile(&record.organization_id, &record.partner_id)
+                    .await
+            }
+        }
     }
 
     /// A decision on a change request: made on its relationship's record
@@ -950,6 +1029,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let Loaded {
             record,
             relationship,
+            alongside,
         } = loaded;
         let of = record.change.as_ref().ok_or_else(not_found)?;
         let relationship = match relationship {
@@ -973,19 +1053,25 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         // there as it settles): checked here, before anything is written.
         let closing = relationship.clone().apply(&change, &stamp)?;
         app.relationships()
-            .transition(relationship, None, change, &stamp, |r| {
-                if approved {
-                    let view = RelationshipView::new(r, stamp.at);
-                    return Ok(Some((EventType::RelationshipChanged, to_json(&view)?)));
-                }
-                if declined {
-                    let mut decided = record.clone();
-                    decided.close(&RequestState::Declined, &stamp.event(Action::Declined));
-                    let data = event_data(&decided, stamp.at)?;
-                    return Ok(Some((EventType::ConnectionDeclined, data)));
-                }
-                Ok(None)
-            })
+            .transition(
+                relationship,
+                alongside.map(|(_, p)| p),
+                change,
+                &stamp,
+                |r| {
+                    if approved {
+                        let view = RelationshipView::new(r, stamp.at);
+                        return Ok(Some((EventType::RelationshipChanged, to_json(&view)?)));
+                    }
+                    if declined {
+                        let mut decided = record.clone();
+                        decided.close(&RequestState::Declined, &stamp.event(Action::Declined));
+                        let data = event_data(&decided, stamp.at)?;
+                        return Ok(Some((EventType::ConnectionDeclined, data)));
+                    }
+                    Ok(None)
+                },
+            )
             .await?;
         let mut decided = record;
         if let Some(c) = closing {
