@@ -9,7 +9,7 @@ use crate::clock::rfc3339;
 use crate::domain::{EndpointDisabled, PartnerProfile, WebhookDelivery, WebhookEndpoint};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, PageRequest, StoreError, keys, record, record_only};
+use crate::store::{Edit, KeyValue, PageRequest, StoreError, decode_record, keys};
 use crate::validation::{MAX_TEXT, Report, same_email};
 use crate::webhook;
 
@@ -157,8 +157,7 @@ pub(crate) fn decode_profile(
     value: Option<&[u8]>,
 ) -> Result<PartnerProfile, StoreError> {
     let key = keys::profile(partner);
-    Ok(record_only(&key, record::decode(&key, value)?)?
-        .unwrap_or_else(|| PartnerProfile::fallback(partner)))
+    Ok(decode_record(&key, value)?.unwrap_or_else(|| PartnerProfile::fallback(partner)))
 }
 
 /// Partner profiles.

@@ -35,7 +35,7 @@ use crate::domain::{
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, Sequence, Writes, keys, record, record_only};
+use crate::store::{Edit, KeyValue, Sequence, Writes, decode_record, keys, record};
 use crate::validation::Report;
 use crate::view::{CustomerView, PartnerView, RelationshipView, RequestView};
 
@@ -435,7 +435,7 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         let records = self.app.records();
         let mut found = records.read_many(&keys).await?.into_iter();
         let (r, profile) = (found.next().flatten(), found.next().flatten());
-        let r = record_only(&keys[0], record::decode(&keys[0], r.as_deref())?)?;
+        let r = decode_record(&keys[0], r.as_deref())?;
         let r = self.settled(&id, r).await?.ok_or_else(not_found)?;
         let r = side_of(caller, r)?;
         let profile = decode_profile(partner_id, profile.as_deref())?;

@@ -27,7 +27,7 @@ use crate::domain::{
 };
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Edit, KeyValue, Writes, keys, record, record_only};
+use crate::store::{Edit, KeyValue, Writes, decode_record, keys};
 use crate::token::{Claims, Purpose};
 use crate::validation::{Report, is_id};
 use crate::view::{RelationshipView, RequestView};
@@ -639,7 +639,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         ];
         let found = self.app.records().read_many(&keys).await?;
         let value = |i: usize| found.get(i).and_then(|v| v.as_deref());
-        let record = record_only(&key, record::decode::<ConnectionRequest>(&key, value(0))?)?;
+        let record = decode_record::<ConnectionRequest>(&key, value(0))?;
         let Some(record) = record.filter(|r| r.id == id) else {
             return Ok((key, None));
         };
@@ -980,15 +980,15 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             };
             return self.decide_change(loaded, actor, drop).await;
         }
-        let (_, profile) = match loaded.alongside {
-            Some(read) => read,
-            None => (
-                None,
+        // Only the profile: a decline reads no organization.
+        let profile = match loaded.alongside {
+            Some((_, profile)) => profile,
+            None => {
                 self.app
                     .partners()
                     .profile(&loaded.record.partner_id)
-                    .await?,
-            ),
+                    .await?
+            }
         };
         let record = loaded.record;
         self.decide(&key, record, actor, &profile, Decision::Decline)

@@ -301,7 +301,7 @@ impl<'a, S: KeyValue> Records<'a, S> {
             {
                 return Ok(written.swap_remove(i).1);
             }
-            let current = record_only(key, record::decode(key, current.as_deref())?)?;
+            let current = decode_record(key, current.as_deref())?;
             let (next, result) = match change(current)? {
                 Edit::Keep(result) => return Ok(result),
                 Edit::Write(next, result) => (next, result),
@@ -375,8 +375,17 @@ impl<'a, S: KeyValue> Records<'a, S> {
     }
 }
 
+/// What `found`, read at a key that never holds markers, holds: a record,
+/// or a corrupt-store error for a marker.
+pub(crate) fn decode_record<T: DeserializeOwned>(
+    key: &str,
+    found: Option<&[u8]>,
+) -> Result<Option<T>, StoreError> {
+    record_only(key, record::decode(key, found)?)
+}
+
 /// A record, or a corrupt-store error for a marker where none belongs.
-pub(crate) fn record_only<T>(key: &str, slot: Slot<T>) -> Result<Option<T>, StoreError> {
+fn record_only<T>(key: &str, slot: Slot<T>) -> Result<Option<T>, StoreError> {
     match slot {
         Slot::Absent => Ok(None),
         Slot::Record(r) => Ok(Some(r)),
