@@ -15,6 +15,7 @@
 //! |---|---|---|
 //! | `get`, `set`, `delete` | single-key, read-your-writes | every backend does this |
 //! | `increment` | atomic, creates an absent counter | the only atomic way to take a new number or decide who is first on a new key; applied only to counter keys (Spin's SQLite store panics on a non-counter value) |
+//! | `get` of a counter | its value, as 8 bytes little endian (SQLite) or decimal text (Redis) | a page or a limit reads counters without the write that `increment(key, 0)` is on SQLite ([`Records::counter`]) |
 //! | compare-and-swap on an **existing** key | writes only if the value is unchanged | true on every backend; the *report* of the outcome is not trusted: Spin's Redis store reports every swap as failed today and would report a lost race as won once that is fixed, so every swap is followed by a read of the key ([`Records::update`]) |
 //! | `get-many` | one round trip when it works | Spin's Redis store fails it: [`Records::read_many`] falls back to single gets, all in flight at once; results are matched by key, not by position, since Spin's SQLite store omits absent keys |
 //! | `set-many` | one round trip | never its atomicity or order (the interface promises neither) |
@@ -344,17 +345,19 @@ impl<'a, S: KeyValue> Records<'a, S> {
         .await
     }
 
-    /// Reads a counter without writing anything.
+    /// Reads a counter without writing anything, in one round trip.
     ///
-    /// Backends encode counters differently (Spin's SQLite and Redis stores
-    /// do not agree), so the value is read with the atomic `increment(key,
-    /// 0)`. That call creates an absent key, which a read must not do:
-    /// absence is checked first, and an absent counter is zero.
+    /// Spin's SQLite and Redis stores encode counters differently (8 bytes
+    /// little endian, decimal text); [`record::counter_value`] reads both.
+    /// A value in neither form is read with the atomic `increment(key, 0)`,
+    /// which on SQLite is a write transaction, so it is kept for a store
+    /// that encodes counters some other way: it never creates the key,
+    /// which is present.
     pub async fn counter(&self, key: &str) -> Result<u64, StoreError> {
-        if self.kv.get(key).await?.is_none() {
-            return Ok(0);
+        match record::counter_value(self.kv.get(key).await?.as_deref()) {
+            u64::MAX => Ok(self.kv.increment(key, 0).await?.max(0) as u64),
+            value => Ok(value),
         }
-        Ok(self.kv.increment(key, 0).await?.max(0) as u64)
     }
 
     /// Reads many counters in one round trip (absent ones are zero), without

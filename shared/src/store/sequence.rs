@@ -1,5 +1,5 @@
 //! Lists kept as sequences: a counter (`<prefix>/seq`) and one key per slot
-//! (`<prefix>/<n>`), so a page is a counter read (two round trips, see
+//! (`<prefix>/<n>`), so a page is a counter read (one get, see
 //! [`super::Records::counter`]) plus one get-many, whatever the size of the
 //! store.
 //!
