@@ -41,6 +41,9 @@ struct Settings {
     unique: usize,
     big: usize,
     out: PathBuf,
+    /// With `--only`: just these endpoints, at 64 connections, without the
+    /// baselines, printed and not written: a run to profile under `perf`.
+    only: Vec<String>,
 }
 
 fn settings(root: &Path) -> Result<Settings> {
@@ -49,6 +52,7 @@ fn settings(root: &Path) -> Result<Settings> {
         unique: 25_000,
         big: 100_000,
         out: root.join("BENCHMARKS.md"),
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -60,7 +64,10 @@ fn settings(root: &Path) -> Result<Settings> {
                 s.big = 10_000;
             }
             "--out" => s.out = PathBuf::from(args.next().context("--out PATH")?),
-            other => bail!("unknown argument {other}; use --seconds N, --quick, --out PATH"),
+            "--only" => s.only.push(args.next().context("--only ENDPOINT")?),
+            other => bail!(
+                "unknown argument {other}; use --seconds N, --quick, --out PATH, --only ENDPOINT"
+            ),
         }
     }
     Ok(s)
@@ -446,33 +453,39 @@ fn main() -> Result<()> {
     };
 
     let mut rows: Vec<(String, u32, Measured)> = Vec::new();
-    for (share, connections) in [1u32, 64].into_iter().enumerate() {
-        rows.push((
-            "raw hyper (no Wasm)".into(),
-            connections,
-            wrk::run(&raw, connections, s.seconds, None)?,
-        ));
-        rows.push((
-            "baseline: hello world".into(),
-            connections,
-            wrk::run(
-                &format!("{base}/baseline/hello"),
+    let levels: &[u32] = if s.only.is_empty() { &[1, 64] } else { &[64] };
+    for (share, &connections) in levels.iter().enumerate() {
+        if s.only.is_empty() {
+            rows.push((
+                "raw hyper (no Wasm)".into(),
                 connections,
-                s.seconds,
-                None,
-            )?,
-        ));
-        rows.push((
-            "baseline: one key-value get".into(),
-            connections,
-            wrk::run(
-                &format!("{base}/baseline/kv-get"),
+                wrk::run(&raw, connections, s.seconds, None)?,
+            ));
+            rows.push((
+                "baseline: hello world".into(),
                 connections,
-                s.seconds,
-                None,
-            )?,
-        ));
+                wrk::run(
+                    &format!("{base}/baseline/hello"),
+                    connections,
+                    s.seconds,
+                    None,
+                )?,
+            ));
+            rows.push((
+                "baseline: one key-value get".into(),
+                connections,
+                wrk::run(
+                    &format!("{base}/baseline/kv-get"),
+                    connections,
+                    s.seconds,
+                    None,
+                )?,
+            ));
+        }
         for (name, path, script) in &scripts(share)? {
+            if !s.only.is_empty() && !s.only.iter().any(|o| o == name) {
+                continue;
+            }
             let path = path
                 .replace("PREVIEW", &preview_token)
                 .replace("RELATIONSHIP", &relationship);
@@ -490,6 +503,12 @@ fn main() -> Result<()> {
         }
     }
 
+    if !s.only.is_empty() {
+        for (name, connections, m) in &rows {
+            println!("{name} c={connections}: {:.0} rps", m.rps);
+        }
+        return Ok(());
+    }
     let list_script = |partner: &str| -> Result<PathBuf> {
         lua(
             &work,
