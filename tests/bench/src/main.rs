@@ -4,6 +4,7 @@
 //! at 1,000 and 100,000 invites; component sizes. Writes the results into
 //! `BENCHMARKS.md` between the `load` markers.
 
+mod counted;
 mod direct;
 mod wrk;
 
@@ -15,6 +16,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use counted::{Counted, Counts};
 use devhost::manifest::{Component, HttpTrigger, Manifest};
 use devhost::server::{Limits, Runtime, serve};
 use direct::Direct;
@@ -363,10 +365,15 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let counts = Arc::new(Counts::default());
+    let counted = Arc::new(Counted {
+        inner: kv.clone(),
+        counts: counts.clone(),
+    });
     let host = Arc::new(Runtime::new(
         &manifest,
         &values,
-        kv.clone(),
+        counted,
         Limits::default(),
     )?);
     let (base, raw) = runtime.block_on(async {
@@ -453,6 +460,8 @@ fn main() -> Result<()> {
     };
 
     let mut rows: Vec<(String, u32, Measured)> = Vec::new();
+    // Store reads and writes per request, by endpoint, at 64 connections.
+    let mut trips: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     let levels: &[u32] = if s.only.is_empty() { &[1, 64] } else { &[64] };
     for (share, &connections) in levels.iter().enumerate() {
         if s.only.is_empty() {
@@ -489,12 +498,21 @@ fn main() -> Result<()> {
             let path = path
                 .replace("PREVIEW", &preview_token)
                 .replace("RELATIONSHIP", &relationship);
+            let (reads, writes) = counts.now();
             let m = wrk::run(
                 &format!("{base}{path}"),
                 connections,
                 s.seconds,
                 script.as_deref(),
             )?;
+            let (reads_after, writes_after) = counts.now();
+            if connections == 64 && m.requests > 0 {
+                let per = |n: u64| n as f64 / m.requests as f64;
+                trips.insert(
+                    name.to_string(),
+                    (per(reads_after - reads), per(writes_after - writes)),
+                );
+            }
             eprintln!(
                 "bench: {name} c={connections}: {:.0} rps, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
                 m.rps, m.p50_ms, m.p99_ms, m.non_2xx
@@ -505,7 +523,11 @@ fn main() -> Result<()> {
 
     if !s.only.is_empty() {
         for (name, connections, m) in &rows {
-            println!("{name} c={connections}: {:.0} rps", m.rps);
+            let (reads, writes) = trips.get(name).copied().unwrap_or_default();
+            println!(
+                "{name} c={connections}: {:.0} rps, {reads:.1} store reads and {writes:.1} writes a request",
+                m.rps
+            );
         }
         return Ok(());
     }
@@ -533,7 +555,7 @@ fn main() -> Result<()> {
     }
     let (small, big) = (median_p50(small), median_p50(big));
 
-    let report = report(&s, &rows, (small, big), &sizes(&root)?);
+    let report = report(&s, &rows, &trips, (small, big), &sizes(&root)?);
     println!("{report}");
     write_section(&s.out, &report)?;
     Ok(())
@@ -580,6 +602,7 @@ fn machine() -> String {
 fn report(
     s: &Settings,
     rows: &[(String, u32, Measured)],
+    trips: &BTreeMap<String, (f64, f64)>,
     (small, big): (Measured, Measured),
     sizes: &[(String, u64)],
 ) -> String {
@@ -599,13 +622,13 @@ fn report(
     );
     let _ = writeln!(
         r,
-        "devhost serves the release `.wasm` components with a SQLite store; a fresh instance per request, pooling allocator, pre-instantiation. Throughput is also given as a fraction of the hello-world component's, and p99 as a multiple of its p99, at the same concurrency. *Own work* (at 64 connections, where both cores are busy) is the CPU time of one request beyond hello-world's: 2 cores divided by its requests per second, minus the same for hello-world.\n"
+        "devhost serves the release `.wasm` components with a SQLite store; a fresh instance per request, pooling allocator, pre-instantiation. Throughput is also given as a fraction of the hello-world component's, and p99 as a multiple of its p99, at the same concurrency. *Own work* (at 64 connections, where both cores are busy) is the CPU time of one request beyond hello-world's: 2 cores divided by its requests per second, minus the same for hello-world. *Reads* and *writes* are the store operations one request made at 64 connections, counted in the host (a get, a get-many and a swap's read of the current value are a read each; each key set or deleted, each increment and each swap a write), the limits and the redelivery after the answer included: on SQLite every write is a transaction that waits for the one write lock.\n"
     );
     let _ = writeln!(
         r,
-        "| endpoint | conn | req/s | p50 ms | p99 ms | non-2xx | req/s vs hello | p99 vs hello | own work µs |"
+        "| endpoint | conn | req/s | p50 ms | p99 ms | non-2xx | req/s vs hello | p99 vs hello | own work µs | reads | writes |"
     );
-    let _ = writeln!(r, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(r, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, c, m) in rows {
         let hello = rows
             .iter()
@@ -618,9 +641,13 @@ fn report(
             }
             _ => String::new(),
         };
+        let (reads, writes) = match trips.get(name) {
+            Some((reads, writes)) if *c == 64 => (format!("{reads:.1}"), format!("{writes:.1}")),
+            _ => (String::new(), String::new()),
+        };
         let _ = writeln!(
             r,
-            "| {name} | {c} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {own} |",
+            "| {name} | {c} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {own} | {reads} | {writes} |",
             m.rps,
             m.p50_ms,
             m.p99_ms,

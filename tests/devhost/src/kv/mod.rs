@@ -132,7 +132,8 @@ pub trait Cas: Send {
 /// Counters (`wasi:keyvalue` `increment`) are stored as each Spin backend
 /// stores them: 8-byte little-endian `i64` values in memory and SQLite (as
 /// Spin's `key-value-spin`), Redis integers (decimal text, `INCRBY`) in Redis.
-/// Guests read counters with `increment(key, 0)`, never by decoding a value.
+/// Guests read a counter with `get` and decode either form, and fall back
+/// to `increment(key, 0)` for a value in neither.
 ///
 /// Guests reach [`batch_get_many`](Backend::batch_get_many) and
 /// [`cas`](Backend::cas), which follow the backend's [`KvSemantics`].
