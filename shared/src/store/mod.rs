@@ -349,10 +349,9 @@ impl<'a, S: KeyValue> Records<'a, S> {
     ///
     /// Spin's SQLite and Redis stores encode counters differently (8 bytes
     /// little endian, decimal text); [`record::counter_value`] reads both.
-    /// A value in neither form is read with the atomic `increment(key, 0)`,
-    /// which on SQLite is a write transaction, so it is kept for a store
-    /// that encodes counters some other way: it never creates the key,
-    /// which is present.
+    /// A value in neither form (a store that encodes counters some other
+    /// way) is read with the atomic `increment(key, 0)`; the key is present,
+    /// so that creates nothing.
     pub async fn counter(&self, key: &str) -> Result<u64, StoreError> {
         match record::counter_value(self.kv.get(key).await?.as_deref()) {
             u64::MAX => Ok(self.kv.increment(key, 0).await?.max(0) as u64),
