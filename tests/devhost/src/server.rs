@@ -115,8 +115,13 @@ type Answer = std::result::Result<http::Response<Full<Bytes>>, Failure>;
 /// Set (to anything) to have the engine write a perf map; see README.
 pub const PERFMAP_VARIABLE: &str = "DEVHOST_PERFMAP";
 
-/// Bytes of each pooled memory and table kept resident between instances.
-const KEEP_RESIDENT: usize = 4 << 20;
+/// Bytes of each pooled memory kept resident between instances: Spin's
+/// default (`SPIN_WASMTIME_LINEAR_MEMORY_KEEP_RESIDENT`).
+const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
+
+/// Bytes of each pooled table kept resident: Spin's default
+/// (`SPIN_WASMTIME_TABLE_KEEP_RESIDENT`).
+const TABLE_KEEP_RESIDENT: usize = 512 << 10;
 
 /// The process-wide engine: one instance pool for every app this process
 /// serves (tests start many), and compiled components can be shared.
@@ -139,16 +144,14 @@ fn new_engine() -> Result<Engine> {
     pooling.total_memories(1000);
     pooling.total_tables(1000);
     pooling.max_memory_size(256 << 20);
-    // A fresh instance per request reuses a pooled slot. Resetting the slot
-    // with `madvise` drops its pages, so the next request faults them back
-    // in, and every drop flushes the TLB of each core running this process.
-    // On a 2-vCPU VM that was about a quarter of hello-world's CPU time.
-    // Keeping the low pages resident and resetting only the dirty ones
-    // (PAGEMAP_SCAN, Linux 6.7+; plain memset elsewhere) costs a memset of
-    // what the guest wrote and up to this much memory per used slot.
-    pooling.linear_memory_keep_resident(KEEP_RESIDENT);
-    pooling.table_keep_resident(KEEP_RESIDENT);
-    pooling.pagemap_scan(wasmtime::Enabled::Auto);
+    // A fresh instance per request reuses a pooled slot, reset as Spin 4.1
+    // resets it (spin-core's engine config), so that an instance costs here
+    // what it costs there and never less: the low pages are kept resident
+    // and reset with a memset of the whole kept range (PAGEMAP_SCAN stays
+    // off, wasmtime's default, as Spin leaves it); pages above it are
+    // dropped with `madvise` and fault back in on the next use.
+    pooling.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
+    pooling.table_keep_resident(TABLE_KEEP_RESIDENT);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     // For profiling with `perf`: /tmp/perf-<pid>.map names the compiled guest
     // functions (components built unstripped show their Rust names).
