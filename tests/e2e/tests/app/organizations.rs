@@ -198,32 +198,28 @@ fn nested(depth: usize) -> serde_json::Value {
 #[test]
 fn settings_nested_as_deep_as_json_parsing_allows_are_stored_and_read_back() {
     // Guards the components' stack (256 KiB, `.cargo/config.toml`): the
-    // deepest document the parser takes is read, stored, written into the
-    // platform's event and read back; one level deeper is a 400, not a trap.
+    // deepest document the parser takes is read, stored and read back; a
+    // deeper one is a 400, not a trap.
     let h = harness();
     let operator = h.operator();
-    let body = |depth| {
-        json!({
+    let put = |id: &str, depth: usize| {
+        let body = json!({
             "name": "Deep", "country": "DE",
             "admins": [{"email": "admin@deep.example", "name": "Admin"}],
             "settings": nested(depth),
-        })
+        });
+        h.send_json(
+            "PUT",
+            &format!("/api/organizations/{id}"),
+            Some(&operator),
+            &body,
+        )
     };
-    let created = h.send_json(
-        "PUT",
-        "/api/organizations/deep",
-        Some(&operator),
-        &body(125),
-    );
+    let created = put("deep", 125);
     assert_eq!(created.status, 201, "{}", created.body);
     let read = h.get("/api/organizations/deep", Some(&operator));
     assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(read.json()["settings"], nested(125));
-    let refused = h.send_json(
-        "PUT",
-        "/api/organizations/deeper",
-        Some(&operator),
-        &body(200),
-    );
+    let refused = put("deeper", 200);
     assert_eq!(refused.status, 400, "{}", refused.body);
 }
