@@ -14,19 +14,27 @@
 //!   wins; sets `spin-full-url`, `spin-path-info`, `spin-matched-route`,
 //!   `spin-raw-component-route`, `spin-component-route`, `spin-base-path`,
 //!   `spin-client-addr` and `spin-path-match-<name>`.
-//! - A fresh instance per request, from a pre-instantiated component and the
-//!   pooling allocator; one engine per process.
+//! - Instances as Spin 4.1 reuses them (wasmtime-wasi-http's `ProxyHandler`,
+//!   set as Spin sets it): one instance serves up to 128 requests, 16 at
+//!   once, and is kept 1 s when idle, so a component's globals and memory
+//!   live from one request to the next; pooled, one engine per process.
 //! - Post-return work (`wasi:http@0.3`): the response goes out as soon as the
-//!   component produced it, and the instance runs on while the guest has
-//!   tasks left (work it `spawn`ed), within the request timeout counted from
-//!   the request's start; a trap or the timeout there is only logged. On
-//!   shutdown (Ctrl-C; twice to skip it) the host waits for such instances,
-//!   at most the timeout. See [`server`].
+//!   component returned it, and the instance runs on while the guest has
+//!   tasks left (work it `spawn`ed), until the request timeout after its
+//!   last answer; a trap there is only logged. On shutdown (Ctrl-C; twice to
+//!   skip it) the host waits for requests and such work, at most the
+//!   timeout. See [`server`].
+//! - Writes the answer as Spin's server does: hyper 1, no `TCP_NODELAY`, the
+//!   body streamed as the guest writes it. A handler that awaited the host
+//!   has its head and body written apart, and on a keep-alive connection the
+//!   body waits for the client's delayed ACK (about 40 ms a request at one
+//!   connection), here as on Spin.
 //! - Key-value: one store per label, opened only if the component lists it in
 //!   `key_value_stores`; SQLite in Spin's schema (`spin_key_value(store, key,
-//!   value)`, WAL), memory, or Redis. `wasi:keyvalue` counters are 8-byte
-//!   little-endian `i64` in SQLite and memory, as Spin's SQLite backend stores
-//!   them, and Redis integers in Redis, as Spin's Redis backend stores them.
+//!   value)`, opened as Spin opens it: rollback journal, full sync), memory,
+//!   or Redis. `wasi:keyvalue` counters are 8-byte little-endian `i64` in
+//!   SQLite and memory, as Spin's SQLite backend stores them, and Redis
+//!   integers in Redis, as Spin's Redis backend stores them.
 //! - Key-value `get-many` and compare-and-swap behave as Spin 4.1's stores
 //!   do today, flaws included, unless told otherwise (next section).
 //! - A runtime config file (`--runtime-config-file`) in Spin's syntax maps
@@ -68,9 +76,20 @@
 //!
 //! # What the host adds
 //!
-//! Answers of its own are RFC 9457 `application/problem+json`: 404 (no route),
-//! 413 (body over the limit, 1 MiB by default), 500 (trap or handler error),
-//! 504 (request over the timeout, 30 s by default).
+//! Answers of its own are RFC 9457 `application/problem+json`: 413 (body
+//! over the limit, 1 MiB by default), 500 (trap or handler error), 504 (no
+//! answer within the timeout, 30 s by default, which Spin sets only with
+//! `--request-timeout`); a path no route matches gets Spin's empty 404. A
+//! guest in a busy loop yields every 10 ms so that the timeout can fire;
+//! Spin's would hold its thread.
+//!
+//! # `--fast`
+//!
+//! `devhost up --fast` (and [`testing::TestAppBuilder::fast`]) is kinder
+//! than Spin, for quick local work only: `TCP_NODELAY` set and each whole
+//! body written with its head (no Nagle stall), and SQLite stores in WAL mode
+//! with `synchronous = NORMAL` (writes many times cheaper). Tests and
+//! benchmarks run without it.
 //!
 //! # Tests
 //!

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow, bail};
 use toml::Value;
 
-use crate::kv::{self, Backend, KvSemantics, Stores};
+use crate::kv::{self, Backend, KvSemantics, SqliteSettings, Stores};
 
 /// The key of Spin's key-value tables.
 const KEY_VALUE_STORE: &str = "key_value_store";
@@ -52,17 +52,20 @@ pub enum StoreConfig {
 }
 
 impl StoreConfig {
-    /// Opens the backend, with [`KvSemantics::Spin`].
+    /// Opens the backend, with [`KvSemantics::Spin`] and Spin's SQLite settings.
     pub fn open(&self) -> Result<Arc<dyn Backend>> {
-        self.open_with(KvSemantics::default())
+        self.open_with(KvSemantics::default(), SqliteSettings::default())
     }
 
-    /// Opens the backend, answering as `semantics` says.
-    pub fn open_with(&self, semantics: KvSemantics) -> Result<Arc<dyn Backend>> {
+    /// Opens the backend, answering as `semantics` says; a SQLite file with
+    /// `sqlite`.
+    pub fn open_with(
+        &self,
+        semantics: KvSemantics,
+        sqlite: SqliteSettings,
+    ) -> Result<Arc<dyn Backend>> {
         Ok(match self {
-            StoreConfig::Spin { path: Some(path) } => {
-                Arc::new(kv::SqliteBackend::open_with(path, semantics)?)
-            }
+            StoreConfig::Spin { path: Some(path) } => Arc::new(sqlite.open(path, semantics)?),
             StoreConfig::Spin { path: None } | StoreConfig::Memory => {
                 Arc::new(kv::MemoryBackend::new(semantics))
             }
@@ -141,26 +144,28 @@ impl RuntimeConfig {
         self.key_value_stores.contains_key(label)
     }
 
-    /// Opens every configured store, with [`KvSemantics::Spin`]; `default`,
-    /// if the file does not configure it, comes from `default`.
+    /// Opens every configured store, with [`KvSemantics::Spin`] and Spin's
+    /// SQLite settings; `default`, if the file does not configure it, comes
+    /// from `default`.
     pub fn open_stores(
         &self,
         default: impl FnOnce() -> Result<Arc<dyn Backend>>,
     ) -> Result<Stores> {
-        self.open_stores_with(KvSemantics::default(), default)
+        self.open_stores_with(KvSemantics::default(), SqliteSettings::default(), default)
     }
 
     /// [`open_stores`](Self::open_stores), each store answering as
-    /// `semantics` says.
+    /// `semantics` says, SQLite files opened with `sqlite`.
     pub fn open_stores_with(
         &self,
         semantics: KvSemantics,
+        sqlite: SqliteSettings,
         default: impl FnOnce() -> Result<Arc<dyn Backend>>,
     ) -> Result<Stores> {
         let mut by_label = BTreeMap::new();
         for (label, store) in &self.key_value_stores {
             let backend = store
-                .open_with(semantics)
+                .open_with(semantics, sqlite)
                 .with_context(|| format!("key-value store {label:?}"))?;
             by_label.insert(label.clone(), backend);
         }

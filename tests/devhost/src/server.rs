@@ -1,48 +1,72 @@
-//! Serving: route each request to its component and run it in a fresh
-//! instance, as Spin does, from a pre-instantiated component with the pooling
-//! allocator so that an instance costs little.
+//! Serving, as Spin 4.1's HTTP trigger serves a `wasi:http@0.3` component:
+//! each request is routed to its component and handed to wasmtime-wasi-http's
+//! [`ProxyHandler`], configured as Spin configures it
+//! (`crates/trigger-http/src/server.rs`), so that a test or a benchmark sees
+//! here what it would see on Spin.
 //!
-//! # An instance's life
+//! # Instances
 //!
-//! As Spin 4.1's `wasi:http@0.3` trigger does, the client gets the response
-//! as soon as the component produced it (devhost also waits for its whole
-//! body), and the instance keeps running after that, in a task of its own,
-//! while the guest has post-return work (a task it `spawn`ed, which keeps the
-//! component-model task from exiting): until the store has no "interesting"
-//! tasks left ([`Accessor::poll_no_interesting_tasks`], as wasmtime-wasi-http's
-//! `ProxyHandler` uses it). Everything, answer and post-return work, must end
-//! within [`Limits::timeout`] of the request's start: past it the instance is
-//! dropped, with a 504 if it had not answered yet and a line in the log if it
-//! had. A trap after the answer is logged and changes nothing for the client.
-//! A client that goes away does not stop the instance, as in Spin.
+//! One instance serves up to [`Limits::max_instance_reuse_count`] requests
+//! (Spin: 128), up to [`Limits::max_instance_concurrent_reuse_count`] at once
+//! (16), and is kept for [`Limits::idle_instance_timeout`] (1 s) once idle:
+//! a component's globals and memory live on from one request to the next, as
+//! on Spin. Instances come from a pre-instantiated component and the pooling
+//! allocator, set as Spin sets it.
+//!
+//! The client gets the response as soon as the component returned it, and the
+//! instance runs on while the guest has post-return work (a task it
+//! `spawn`ed, or the body it is still writing). A request must be answered
+//! within [`Limits::timeout`] (Spin's `--request-timeout`; Spin has none by
+//! default) and post-return work must end within the same time once the
+//! instance's last request was answered; past either the instance is
+//! dropped, with a 504 for a request not answered and a line in the log. A
+//! trap ends the instance and every request it had not answered yet (500),
+//! as on Spin; after the answers it is only logged. Unlike Spin, devhost lets
+//! a guest in a busy loop yield every 10 ms, so that the timeout can fire.
+//! A client that goes away does not stop anything, as on Spin.
+//!
+//! # Writing the answer
+//!
+//! As Spin's server: hyper 1 (`hyper_util`'s auto builder), no
+//! `TCP_NODELAY`, and the guest's body handed to hyper as a stream. When the
+//! body is not ready with the head (a handler that awaited the host), hyper
+//! writes the head alone and the body after it, and on a keep-alive
+//! connection Nagle holds the body until the client's delayed ACK: about
+//! 40 ms per request at one connection, on Spin and here alike.
+//! [`Runtime::fast`] (`devhost up --fast`) sets `TCP_NODELAY` and writes the
+//! whole body with the head instead, for quick local work only.
 //!
 //! When [`serve`] stops, it waits (at most [`Limits::timeout`]) for the
-//! instances still running, so that post-return work is not cut off.
+//! requests and the post-return work still running.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
-use std::time::SystemTime;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
-use tokio::time::Instant;
-use wasmtime::component::{Accessor, Component, Linker};
+use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
+use wasmtime::component::{Component, GuestTaskId, Linker};
 use wasmtime::{
-    AsContextMut, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreContextMut,
 };
-use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::handler::{Prepared, Proxy};
+use wasmtime_wasi_http::handler::{
+    ExpirationError, HandlerState, Instance, InstantiationError, Proxy, ProxyHandler, ShouldAccept,
+    TrapOrPanicError, WorkerExpiration, WorkerState, WorkerStatus,
+};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
+use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use crate::host::{Grants, Host, add_to_linker};
 use crate::kv::Backend;
@@ -51,13 +75,21 @@ use crate::outbound::AllowedHost;
 use crate::router::Router;
 use crate::variables;
 
-/// Limits of the host.
+/// Limits of the host, and how it reuses instances.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Longest a request may run.
+    /// Longest a request may wait for its answer, and post-return work may
+    /// run after an instance's last answer (Spin's `--request-timeout`).
     pub timeout: Duration,
     /// Largest request body, in bytes.
     pub max_body: usize,
+    /// Requests one instance serves in its life (Spin's default: 128).
+    pub max_instance_reuse_count: usize,
+    /// Requests one instance serves at once (Spin's default: 16).
+    pub max_instance_concurrent_reuse_count: usize,
+    /// How long an idle instance is kept for the next request (Spin's
+    /// default: 1 s).
+    pub idle_instance_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -65,27 +97,35 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(30),
             max_body: 1024 * 1024,
+            max_instance_reuse_count: 128,
+            max_instance_concurrent_reuse_count: 16,
+            idle_instance_timeout: Duration::from_secs(1),
         }
     }
 }
 
+/// A response as hyper gets it: the guest's body, or the host's own.
+pub type ResponseBody = WasiBody;
+
+/// A routed component: its instances.
 struct Loaded {
-    pre: ServicePre<Host>,
-    grants: Grants,
+    component: String,
+    handler: ProxyHandler<Instances>,
 }
 
 /// A loaded application, ready to serve.
 pub struct Runtime {
-    engine: Engine,
     router: Router,
-    components: HashMap<String, Arc<Loaded>>,
+    components: HashMap<String, Loaded>,
     kv: Arc<dyn Backend>,
     limits: Limits,
-    /// How many instances are running, answering or in post-return work.
+    /// Whether answers are written as devhost wrote them before (`--fast`).
+    fast: bool,
+    /// Requests not answered yet, plus instances in post-return work.
     running: watch::Sender<usize>,
 }
 
-/// Counts one running instance in [`Runtime::running`] while it lives.
+/// One unit of [`Runtime::running`] while it lives.
 struct Running(watch::Sender<usize>);
 
 impl Running {
@@ -100,17 +140,6 @@ impl Drop for Running {
         self.0.send_modify(|n| *n -= 1);
     }
 }
-
-/// Why an instance did not answer.
-enum Failure {
-    /// It failed (trap, handler error, bad response) before answering.
-    Failed(anyhow::Error),
-    /// The request's deadline passed first.
-    TimedOut,
-}
-
-/// What an instance sends the request that started it.
-type Answer = std::result::Result<http::Response<Full<Bytes>>, Failure>;
 
 /// Set (to anything) to have the engine write a perf map; see README.
 pub const PERFMAP_VARIABLE: &str = "DEVHOST_PERFMAP";
@@ -144,12 +173,12 @@ fn new_engine() -> Result<Engine> {
     pooling.total_memories(1000);
     pooling.total_tables(1000);
     pooling.max_memory_size(256 << 20);
-    // A fresh instance per request reuses a pooled slot, reset as Spin 4.1
-    // resets it (spin-core's engine config), so that an instance costs here
-    // what it costs there and never less: the low pages are kept resident
-    // and reset with a memset of the whole kept range (PAGEMAP_SCAN stays
-    // off, wasmtime's default, as Spin leaves it); pages above it are
-    // dropped with `madvise` and fault back in on the next use.
+    // A new instance takes a pooled slot, reset as Spin 4.1 resets it
+    // (spin-core's engine config), so that an instance costs here what it
+    // costs there and never less: the low pages are kept resident and reset
+    // with a memset of the whole kept range (PAGEMAP_SCAN stays off,
+    // wasmtime's default, as Spin leaves it); pages above it are dropped with
+    // `madvise` and fault back in on the next use.
     pooling.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
     pooling.table_keep_resident(TABLE_KEEP_RESIDENT);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
@@ -201,6 +230,7 @@ impl Runtime {
         let engine = engine()?;
         let mut linker = Linker::<Host>::new(&engine);
         add_to_linker(&mut linker)?;
+        let running = watch::Sender::new(0);
         let mut components = HashMap::new();
         for (id, c) in &manifest.components {
             let path = manifest.dir.join(&c.source);
@@ -234,7 +264,20 @@ impl Runtime {
                 variables: Arc::new(variables::component_values(manifest, id, values)?),
                 outbound: Arc::new(outbound),
             };
-            components.insert(id.clone(), Arc::new(Loaded { pre, grants }));
+            let handler = ProxyHandler::new(Instances {
+                pre,
+                grants,
+                kv: kv.clone(),
+                limits,
+                running: running.clone(),
+            });
+            components.insert(
+                id.clone(),
+                Loaded {
+                    component: id.clone(),
+                    handler,
+                },
+            );
         }
         let router = Router::new(
             manifest
@@ -243,24 +286,34 @@ impl Runtime {
                 .map(|t| (t.route.as_str(), t.component.as_str())),
         )?;
         Ok(Runtime {
-            engine,
             router,
             components,
             kv,
             limits,
-            running: watch::Sender::new(0),
+            fast: false,
+            running,
         })
     }
 
-    /// How many instances are running now: answering a request, or in
-    /// post-return work after answering.
+    /// Writes answers as devhost did before it wrote them as Spin
+    /// (`devhost up --fast`): `TCP_NODELAY` on every connection, and the
+    /// whole body collected and written with the head, so a keep-alive
+    /// client never waits for Nagle. Kinder than Spin: not for tests.
+    pub fn fast(mut self) -> Runtime {
+        self.fast = true;
+        self
+    }
+
+    /// How many requests have no answer yet, plus how many instances have
+    /// answered every request they took but still run post-return work.
     pub fn running_instances(&self) -> usize {
         *self.running.borrow()
     }
 
-    /// Waits until no instance is running, or `limit` passed. Each instance
-    /// ends by its request's deadline, so this ends within
-    /// [`Limits::timeout`] unless new requests keep arriving.
+    /// Waits until [`running_instances`](Self::running_instances) is zero,
+    /// or `limit` passed. Each ends within [`Limits::timeout`] (an instance in
+    /// post-return work: after its last answer), unless new requests keep
+    /// arriving.
     pub async fn wait_for_instances(&self, limit: Duration) {
         let mut running = self.running.subscribe();
         let _ = tokio::time::timeout(limit, running.wait_for(|n| *n == 0)).await;
@@ -276,12 +329,12 @@ impl Runtime {
         &self,
         req: hyper::Request<Incoming>,
         client: SocketAddr,
-    ) -> http::Response<Full<Bytes>> {
+    ) -> http::Response<ResponseBody> {
         let path = req.uri().path().to_string();
         let Some(matched) = self.router.route(&path) else {
             // As Spin answers a path no route matches: 404, no body (an app
             // that wants a better one adds a catch-all route).
-            let mut response = http::Response::new(Full::new(Bytes::new()));
+            let mut response = http::Response::new(host_body(Bytes::new()));
             *response.status_mut() = StatusCode::NOT_FOUND;
             return response;
         };
@@ -361,160 +414,305 @@ impl Runtime {
         if let Ok(uri) = full_url.parse() {
             parts.uri = uri;
         }
-        let request = http::Request::from_parts(
-            parts,
-            Full::new(body)
-                .map_err(|never: Infallible| match never {})
-                .boxed_unsync(),
-        );
+        let request = http::Request::from_parts(parts, host_body(body));
 
-        // The instance runs in a task of its own, which may outlive this
-        // request's answer (post-return work); it sends the answer here.
-        let deadline = Instant::now() + self.limits.timeout;
-        let (answer, answered) = oneshot::channel();
-        tokio::spawn(run_instance(
-            self.engine.clone(),
-            loaded.clone(),
-            self.kv.clone(),
-            request,
-            (self.limits.timeout, deadline),
-            answer,
-            Running::start(&self.running),
-        ));
-        let failed = || {
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal-error",
-                &format!(
-                    "component {} failed; see the host log",
-                    loaded.grants.component
-                ),
-            )
+        let started = Instant::now();
+        // The request counts as running until an instance answered it (or
+        // gave up on it): the unit travels with it into the instance.
+        let answered = loaded
+            .handler
+            .handle(Running::start(&self.running), request)
+            .await;
+        let component = &loaded.component;
+        let response = match answered {
+            Ok(response) => response,
+            Err(e) if e.is::<ExpirationError>() || started.elapsed() >= self.limits.timeout => {
+                return problem(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "timeout",
+                    &format!(
+                        "component {component} did not answer within {:?}",
+                        self.limits.timeout
+                    ),
+                );
+            }
+            Err(e) => {
+                if let Some(failed) = e.downcast_ref::<InstantiationError<Running>>() {
+                    eprintln!(
+                        "devhost: component {component}: cannot instantiate: {:?}",
+                        failed.error
+                    );
+                } else if !e.is::<TrapOrPanicError>() {
+                    // A trap ends the instance, which logs it (Worker::drop).
+                    eprintln!("devhost: component {component} failed: {e:?}");
+                }
+                return problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal-error",
+                    &format!("component {component} failed; see the host log"),
+                );
+            }
         };
-        match answered.await {
-            Ok(Ok(response)) => response,
-            Ok(Err(Failure::Failed(e))) => {
-                eprintln!(
-                    "devhost: component {} failed: {e:?}",
-                    loaded.grants.component
-                );
-                failed()
-            }
-            Ok(Err(Failure::TimedOut)) => problem(
-                StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
-                &format!(
-                    "component {} did not answer within {:?}",
-                    loaded.grants.component, self.limits.timeout
-                ),
-            ),
-            Err(_) => {
-                // Only a panic in the host ends the instance's task unanswered.
-                eprintln!(
-                    "devhost: component {}: the host's instance task ended without an answer",
-                    loaded.grants.component
-                );
-                failed()
+        if !self.fast {
+            return response;
+        }
+        let (parts, body) = response.into_parts();
+        match body.collect().await {
+            Ok(body) => http::Response::from_parts(parts, host_body(body.to_bytes())),
+            Err(e) => {
+                eprintln!("devhost: component {component}: response body failed: {e:?}");
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal-error",
+                    &format!("component {component} failed; see the host log"),
+                )
             }
         }
     }
 }
 
-/// Runs one request's instance until it has answered and has no post-return
-/// work left, or until `deadline`; sends the answer (or why there is none)
-/// on `answer` as soon as there is one, and logs what goes wrong after it.
-async fn run_instance(
-    engine: Engine,
-    loaded: Arc<Loaded>,
+/// What [`ProxyHandler`] needs to make instances of one component: Spin's
+/// `HttpHandlerState`.
+struct Instances {
+    pre: ServicePre<Host>,
+    grants: Grants,
     kv: Arc<dyn Backend>,
-    request: http::Request<wasmtime_wasi_http::WasiBody>,
-    (timeout, deadline): (Duration, Instant),
-    answer: oneshot::Sender<Answer>,
-    _running: Running,
-) {
-    let mut answer = Some(answer);
-    let ran =
-        tokio::time::timeout_at(deadline, run(&engine, &loaded, kv, request, &mut answer)).await;
-    // The store is gone by now: it lived in `run`'s future.
-    let component = &loaded.grants.component;
-    match (ran, answer.take()) {
-        (Ok(Ok(())), None) => {}
-        (Ok(Ok(())), Some(answer)) => {
-            let _ = answer.send(Err(Failure::Failed(anyhow!(
-                "the component produced no response"
-            ))));
-        }
-        (Ok(Err(e)), Some(answer)) => {
-            let _ = answer.send(Err(Failure::Failed(e)));
-        }
-        (Ok(Err(e)), None) => {
-            eprintln!("devhost: component {component} failed after answering: {e:?}");
-        }
-        (Err(_), Some(answer)) => {
-            let _ = answer.send(Err(Failure::TimedOut));
-        }
-        (Err(_), None) => eprintln!(
-            "devhost: component {component}: post-return work still running {:?} after the \
-             request began; instance dropped",
-            timeout
-        ),
-    }
+    limits: Limits,
+    running: watch::Sender<usize>,
 }
 
-/// One instance: instantiates, calls the handler, sends the response (body
-/// complete) on `answer`, then keeps the store's event loop going until the
-/// guest has no interesting tasks left (its post-return work is done).
-async fn run(
-    engine: &Engine,
-    loaded: &Loaded,
-    kv: Arc<dyn Backend>,
-    request: http::Request<wasmtime_wasi_http::WasiBody>,
-    answer: &mut Option<oneshot::Sender<Answer>>,
-) -> Result<()> {
-    let mut store = Store::new(engine, Host::new(kv, loaded.grants.clone()));
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_async_yield_and_update(1);
-    let service = loaded.pre.instantiate_async(&mut store).await?;
-    let proxy = Proxy::P3(service);
-    let (tx, rx) = futures::channel::oneshot::channel();
-    let prepared = Prepared::new(
-        store.as_context_mut(),
-        &proxy,
-        request,
-        WasiHttpView::http,
-        tx,
-    )?;
-    store
-        .run_concurrent(async |accessor: &Accessor<Host>| -> Result<()> {
-            prepared.run(accessor, std::future::pending()).await?;
-            let response = rx
-                .await
-                .map_err(|_| anyhow!("the component produced no response"))??;
-            let (parts, body) = response.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map_err(|e| anyhow!("response body: {e}"))?
-                .to_bytes();
-            if let Some(answer) = answer.take() {
-                // The client may have gone; the instance runs on regardless.
-                let _ = answer.send(Ok(http::Response::from_parts(parts, Full::new(bytes))));
-            }
-            std::future::poll_fn(|cx| accessor.poll_no_interesting_tasks(cx)).await;
-            Ok(())
+impl HandlerState for Instances {
+    type StoreData = Host;
+    type WorkerExpiration = Expiration;
+    type WorkerState = Worker;
+
+    async fn instantiate(&self) -> wasmtime::Result<Instance<Host, Expiration, Worker>> {
+        let mut store = Store::new(
+            self.pre.engine(),
+            Host::new(self.kv.clone(), self.grants.clone()),
+        );
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let service = self.pre.instantiate_async(&mut store).await?;
+        let busy = Arc::new(Busy {
+            running: self.running.clone(),
+            state: Mutex::default(),
+        });
+        Ok(Instance {
+            store,
+            proxy: Proxy::P3(service),
+            view: <Host as WasiHttpView>::http,
+            expiration: Expiration {
+                idle_timeout: self.limits.idle_instance_timeout,
+                request_timeout: self.limits.timeout,
+                sleep: Box::pin(tokio::time::sleep(Duration::MAX)),
+                busy: busy.clone(),
+            },
+            state: Worker {
+                component: self.grants.component.clone(),
+                timeout: self.limits.timeout,
+                max_reuse: self.limits.max_instance_reuse_count,
+                max_concurrent: self.limits.max_instance_concurrent_reuse_count,
+                busy,
+            },
         })
-        .await?
+    }
+}
+
+/// One instance's requests and post-return work, shared by its [`Worker`],
+/// its [`Expiration`] and its requests' [`Answering`].
+struct Busy {
+    running: watch::Sender<usize>,
+    state: Mutex<BusyState>,
+}
+
+#[derive(Default)]
+struct BusyState {
+    /// Requests taken and not yet answered or expired.
+    open: usize,
+    /// Requests taken so far.
+    taken: usize,
+    /// Held while every request is answered but the guest has work left.
+    post_return: Option<Running>,
+    /// The worker's status when last seen, and `taken` then.
+    seen: Option<(WorkerStatus, usize)>,
+    /// The status in which the instance expired.
+    expired: Option<WorkerStatus>,
+}
+
+impl Busy {
+    fn state(&self) -> MutexGuard<'_, BusyState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Spin's `HttpWorkerState`: how many requests an instance takes, how long
+/// each may take; it also logs why an instance ended.
+struct Worker {
+    component: String,
+    timeout: Duration,
+    max_reuse: usize,
+    max_concurrent: usize,
+    busy: Arc<Busy>,
+}
+
+impl WorkerState for Worker {
+    type StoreData = Host;
+    type RequestData = Running;
+
+    fn should_accept_request(&self, concurrent_count: usize, total_count: usize) -> ShouldAccept {
+        if total_count >= self.max_reuse {
+            ShouldAccept::Never
+        } else if concurrent_count >= self.max_concurrent {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
+        }
+    }
+
+    fn on_request_start(
+        &self,
+        _: StoreContextMut<'_, Host>,
+        request: Running,
+        _: GuestTaskId,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync + 'static>> {
+        {
+            let mut state = self.busy.state();
+            state.open += 1;
+            state.taken += 1;
+            // The request is counted now, so the count never drops to zero
+            // in between.
+            state.post_return = None;
+        }
+        Box::pin(Answering {
+            sleep: Box::pin(tokio::time::sleep(self.timeout)),
+            request: Some(request),
+            busy: self.busy.clone(),
+        })
+    }
+
+    fn drop(&self, store: Store<Host>, result: wasmtime::Result<()>) {
+        let (expired, seen, taken) = {
+            let mut state = self.busy.state();
+            state.post_return = None;
+            (state.expired, state.seen, state.taken)
+        };
+        let component = &self.component;
+        let timeout = self.timeout;
+        if let Err(e) = result {
+            match expired {
+                Some(WorkerStatus::PostReturn) => eprintln!(
+                    "devhost: component {component}: post-return work still running {timeout:?} \
+                     after the instance's last answer; instance dropped"
+                ),
+                Some(WorkerStatus::Requests) => eprintln!(
+                    "devhost: component {component}: a request still unanswered {timeout:?} \
+                     after it began; instance dropped"
+                ),
+                // Answered everything it had taken when last seen, and took
+                // nothing since.
+                _ if seen.is_some_and(|(s, t)| s != WorkerStatus::Requests && t == taken) => {
+                    eprintln!("devhost: component {component} failed after answering: {e:?}")
+                }
+                _ => eprintln!(
+                    "devhost: component {component} failed; its requests not answered yet got \
+                     a 500: {e:?}"
+                ),
+            }
+        }
+        drop(store);
+    }
+}
+
+/// A request's expiration, as Spin's `on_request_start` returns it; dropped
+/// once the request was answered or expired, which it counts.
+struct Answering {
+    sleep: Pin<Box<Sleep>>,
+    request: Option<Running>,
+    busy: Arc<Busy>,
+}
+
+impl Future for Answering {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        self.sleep.as_mut().poll(cx)
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        let mut state = self.busy.state();
+        state.open = state.open.saturating_sub(1);
+        if state.open == 0 && state.post_return.is_none() {
+            // Until the worker is seen idle: counted before the request
+            // stops counting, so the count never drops to zero in between.
+            state.post_return = Some(Running::start(&self.busy.running));
+        }
+        drop(self.request.take());
+    }
+}
+
+/// Spin's `HttpWorkerExpiration`: an idle instance lives for the idle
+/// timeout, a busy one until the request timeout after its latest request
+/// (or, in post-return work, after its last answer).
+struct Expiration {
+    idle_timeout: Duration,
+    request_timeout: Duration,
+    sleep: Pin<Box<Sleep>>,
+    busy: Arc<Busy>,
+}
+
+impl WorkerExpiration for Expiration {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        status: WorkerStatus,
+        start: std::time::Instant,
+    ) -> Poll<()> {
+        {
+            let mut state = self.busy.state();
+            let taken = state.taken;
+            state.seen = Some((status, taken));
+            if status == WorkerStatus::Idle {
+                state.post_return = None;
+            }
+        }
+        let timeout = match status {
+            WorkerStatus::Idle => self.idle_timeout,
+            WorkerStatus::Requests | WorkerStatus::PostReturn => self.request_timeout,
+        };
+        let Some(deadline) = start.checked_add(timeout) else {
+            return Poll::Pending;
+        };
+        let deadline = Instant::from_std(deadline);
+        if deadline != self.sleep.deadline() {
+            self.sleep.as_mut().reset(deadline);
+        }
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.busy.state().expired = Some(status);
+        Poll::Ready(())
+    }
+}
+
+/// A body from the host itself.
+fn host_body(bytes: Bytes) -> ResponseBody {
+    Full::new(bytes)
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
 }
 
 /// An RFC 9457 answer from the host itself.
-pub fn problem(status: StatusCode, slug: &str, detail: &str) -> http::Response<Full<Bytes>> {
+pub fn problem(status: StatusCode, slug: &str, detail: &str) -> http::Response<ResponseBody> {
     let body = serde_json::json!({
         "type": format!("urn:devhost:problem:{slug}"),
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "detail": detail,
     });
-    let mut response = http::Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut response = http::Response::new(host_body(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -523,7 +721,7 @@ pub fn problem(status: StatusCode, slug: &str, detail: &str) -> http::Response<F
     response
 }
 
-fn too_large(max: usize) -> http::Response<Full<Bytes>> {
+fn too_large(max: usize) -> http::Response<ResponseBody> {
     problem(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload-too-large",
@@ -532,8 +730,8 @@ fn too_large(max: usize) -> http::Response<Full<Bytes>> {
 }
 
 /// Serves `runtime` on `listener` until `shutdown` resolves, then waits (at
-/// most [`Limits::timeout`]) for the instances still running, answering or in
-/// post-return work. Connections already open are not closed.
+/// most [`Limits::timeout`]) for the requests and post-return work still
+/// running. Connections already open are not closed.
 pub async fn serve(
     listener: TcpListener,
     runtime: Arc<Runtime>,
@@ -551,17 +749,26 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Spin never sets it; without it a body written after its head
+        // waits for the client's delayed ACK.
+        if runtime.fast
+            && let Err(e) = stream.set_nodelay(true)
+        {
+            eprintln!("devhost: cannot set TCP_NODELAY: {e}");
+        }
         let runtime = runtime.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let runtime = runtime.clone();
                 async move { Ok::<_, Infallible>(runtime.handle(req, client).await) }
             });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
+            // As Spin's `serve_connection`: HTTP/1 or HTTP/2, keep-alive.
+            if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await
-                && !e.is_incomplete_message()
+                && !e
+                    .downcast_ref::<hyper::Error>()
+                    .is_some_and(hyper::Error::is_incomplete_message)
             {
                 eprintln!("devhost: connection error: {e}");
             }
@@ -570,7 +777,8 @@ pub async fn serve(
     let running = runtime.running_instances();
     if running > 0 {
         eprintln!(
-            "devhost: stopping; waiting up to {:?} for {running} running instance(s)",
+            "devhost: stopping; waiting up to {:?} for {running} request(s) and instance(s) \
+             still running",
             runtime.limits.timeout
         );
     }

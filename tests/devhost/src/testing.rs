@@ -53,7 +53,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::kv::{self, Backend};
+use crate::kv::{self, Backend, SqliteSettings};
 use crate::manifest::Manifest;
 use crate::runtime_config::RuntimeConfig;
 use crate::server::{Limits, Runtime, serve};
@@ -108,10 +108,10 @@ pub enum KvChoice {
 }
 
 impl KvChoice {
-    fn open(&self, semantics: KvSemantics) -> Result<Arc<dyn Backend>> {
+    fn open(&self, semantics: KvSemantics, sqlite: SqliteSettings) -> Result<Arc<dyn Backend>> {
         Ok(match self {
             KvChoice::Memory => Arc::new(kv::MemoryBackend::new(semantics)),
-            KvChoice::Sqlite(path) => Arc::new(kv::SqliteBackend::open_with(path, semantics)?),
+            KvChoice::Sqlite(path) => Arc::new(sqlite.open(path, semantics)?),
             KvChoice::Redis(url) => Arc::new(kv::RedisBackend::connect_with(url, semantics)?),
         })
     }
@@ -126,6 +126,7 @@ pub struct TestAppBuilder {
     runtime_config: Option<RuntimeConfigSource>,
     variables: BTreeMap<String, String>,
     limits: Limits,
+    fast: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -183,9 +184,18 @@ impl TestAppBuilder {
         self
     }
 
-    /// Host limits (timeout, body size).
+    /// Host limits (timeout, body size, instance reuse).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// As `devhost up --fast`, kinder than Spin: `TCP_NODELAY` and whole
+    /// bodies written with their heads ([`Runtime::fast`]), SQLite stores in
+    /// WAL mode with `synchronous = NORMAL`. Only for a test that compares
+    /// with it; every other test runs as Spin does.
+    pub fn fast(mut self) -> Self {
+        self.fast = true;
         self
     }
 
@@ -199,15 +209,25 @@ impl TestAppBuilder {
             Some(RuntimeConfigSource::Parsed(config)) => Some(config),
         };
         let semantics = self.semantics;
+        let sqlite = if self.fast {
+            SqliteSettings::Fast
+        } else {
+            SqliteSettings::Spin
+        };
         let kv: Arc<dyn Backend> = match config {
-            None => self.kv.open(semantics)?,
+            None => self.kv.open(semantics, sqlite)?,
             Some(config) => {
-                let stores = config.open_stores_with(semantics, || self.kv.open(semantics))?;
+                let stores = config
+                    .open_stores_with(semantics, sqlite, || self.kv.open(semantics, sqlite))?;
                 stores.check(&manifest)?;
                 Arc::new(stores)
             }
         };
-        let runtime = Arc::new(Runtime::new(&manifest, &values, kv.clone(), self.limits)?);
+        let mut runtime = Runtime::new(&manifest, &values, kv.clone(), self.limits)?;
+        if self.fast {
+            runtime = runtime.fast();
+        }
+        let runtime = Arc::new(runtime);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -243,6 +263,7 @@ impl TestApp {
             runtime_config: None,
             variables: BTreeMap::new(),
             limits: Limits::default(),
+            fast: false,
         }
     }
 
@@ -268,14 +289,17 @@ impl TestApp {
         &self.kv
     }
 
-    /// How many instances are running now: answering a request, or in
-    /// post-return work (a task the component spawned) after answering.
+    /// How many requests have no answer yet, plus how many instances have
+    /// answered all theirs but still run post-return work (a task the
+    /// component spawned); zero when nothing runs.
     pub fn running_instances(&self) -> usize {
         self.runtime.running_instances()
     }
 
     /// Stops serving, then waits (at most the request timeout) for the
-    /// instances still running, so that post-return work can finish.
+    /// requests and the post-return work still running, so that it can
+    /// finish. Idle instances are kept for reuse a little longer (1 s), as
+    /// on Spin.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

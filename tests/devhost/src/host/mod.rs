@@ -1,4 +1,4 @@
-//! The per-request state of a component instance and the Spin interfaces
+//! The state of a component instance and the Spin interfaces
 //! implemented on it: key-value, variables, and outbound HTTP limited to the
 //! component's allow-list.
 
@@ -62,7 +62,7 @@ pub struct Host {
 }
 
 impl Host {
-    /// Fresh state for one request.
+    /// Fresh state for one instance, kept for every request it serves.
     pub fn new(kv: Arc<dyn Backend>, grants: Grants) -> Host {
         let wasi = WasiCtx::builder().inherit_stdout().inherit_stderr().build();
         Host {

@@ -16,7 +16,7 @@ mod sqlite;
 
 pub use self::memory::MemoryBackend;
 pub use self::redis::{RedisBackend, redact_url};
-pub use self::sqlite::SqliteBackend;
+pub use self::sqlite::{SqliteBackend, SqliteSettings};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -190,19 +190,23 @@ pub fn is_redis_url(spec: &str) -> bool {
 }
 
 /// Opens `memory`, a Redis URL (`redis://host:port`) or a SQLite file, with
-/// [`KvSemantics::Spin`].
+/// [`KvSemantics::Spin`] and Spin's SQLite settings.
 pub fn open(spec: &str) -> anyhow::Result<Arc<dyn Backend>> {
-    open_with(spec, KvSemantics::default())
+    open_with(spec, KvSemantics::default(), SqliteSettings::default())
 }
 
-/// [`open`] with the given semantics.
-pub fn open_with(spec: &str, semantics: KvSemantics) -> anyhow::Result<Arc<dyn Backend>> {
+/// [`open`] with the given semantics, and a SQLite file opened with `sqlite`.
+pub fn open_with(
+    spec: &str,
+    semantics: KvSemantics,
+    sqlite: SqliteSettings,
+) -> anyhow::Result<Arc<dyn Backend>> {
     Ok(if spec == "memory" {
         Arc::new(MemoryBackend::new(semantics))
     } else if is_redis_url(spec) {
         Arc::new(RedisBackend::connect_with(spec, semantics)?)
     } else {
-        Arc::new(SqliteBackend::open_with(Path::new(spec), semantics)?)
+        Arc::new(sqlite.open(Path::new(spec), semantics)?)
     })
 }
 

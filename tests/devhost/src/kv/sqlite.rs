@@ -1,5 +1,15 @@
-//! The SQLite backend: Spin's schema, WAL, and atomic operations in
-//! `BEGIN IMMEDIATE` transactions, so they hold across host processes.
+//! The SQLite backend: Spin's schema and Spin's settings, and atomic
+//! operations in `BEGIN IMMEDIATE` transactions, so they hold across host
+//! processes.
+//!
+//! As Spin 4.1's `key-value-spin` store opens it, by default: SQLite's own
+//! defaults (a rollback journal, `synchronous = FULL`), one connection behind
+//! one lock, so every write is an fsync'd transaction taken in turn. That is
+//! what a write costs on Spin, and a database file Spin serves can be opened
+//! here at the same time (the test harnesses read and edit Spin's store this
+//! way) without changing its journal mode. [`SqliteBackend::open_fast`] keeps
+//! the kinder settings devhost used before (WAL, `synchronous = NORMAL`), for
+//! quick local work only (`devhost up --fast`).
 //!
 //! Under the Spin modes, `get-many` and compare-and-swap run the statements
 //! Spin's `key-value-spin` store runs (see [`KvSemantics`]): `get-many`
@@ -23,8 +33,30 @@ use super::{Backend, Cas, KvResult, KvSemantics, SwapError, counter};
 pub struct SqliteBackend {
     connection: Arc<Mutex<Connection>>,
     semantics: KvSemantics,
-    /// Dropped with the backend, which stops the checkpointer.
-    _checkpointer: mpsc::Sender<()>,
+    /// With [`SqliteBackend::open_fast`]: dropped with the backend, which
+    /// stops the WAL checkpointer.
+    _checkpointer: Option<mpsc::Sender<()>>,
+}
+
+/// How a SQLite store is opened: as Spin opens it, or faster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSettings {
+    /// Spin's: rollback journal, `synchronous = FULL` (the default).
+    #[default]
+    Spin,
+    /// WAL, `synchronous = NORMAL` ([`SqliteBackend::open_fast`]; `devhost
+    /// up --fast`).
+    Fast,
+}
+
+impl SqliteSettings {
+    /// Opens (creating if needed) the database at `path` with these settings.
+    pub fn open(self, path: &Path, semantics: KvSemantics) -> anyhow::Result<SqliteBackend> {
+        match self {
+            SqliteSettings::Spin => SqliteBackend::open_with(path, semantics),
+            SqliteSettings::Fast => SqliteBackend::open_fast(path, semantics),
+        }
+    }
 }
 
 /// How often the checkpointer copies the WAL into the database file.
@@ -42,22 +74,23 @@ impl SqliteBackend {
     }
 
     /// Opens (creating if needed) the database at `path`, answering as
-    /// `semantics` says.
+    /// `semantics` says, with Spin's settings.
     pub fn open_with(path: &Path, semantics: KvSemantics) -> anyhow::Result<SqliteBackend> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let connection = connect(path)?;
+        let connection = create(path)?;
+        Ok(SqliteBackend {
+            connection: Arc::new(Mutex::new(connection)),
+            semantics,
+            _checkpointer: None,
+        })
+    }
+
+    /// Opens the database at `path` in WAL mode with `synchronous = NORMAL`
+    /// and a checkpointer off the request path: writes many times cheaper
+    /// than on Spin. The journal mode stays with the file.
+    pub fn open_fast(path: &Path, semantics: KvSemantics) -> anyhow::Result<SqliteBackend> {
+        let connection = create(path)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.execute_batch(
-            "CREATE TABLE IF NOT EXISTS spin_key_value (
-                store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-                PRIMARY KEY (store, key)
-            )",
-        )?;
-        // `rarray`, for get-many as Spin's store queries it.
-        rusqlite::vtab::array::load_module(&connection)?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
         let checkpointer = spawn_checkpointer(connect(path)?)?;
         // Left to SQLite, the commit that takes the WAL past 1,000 pages
         // copies it back and fsyncs, holding the one connection every
@@ -67,7 +100,7 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             connection: Arc::new(Mutex::new(connection)),
             semantics,
-            _checkpointer: checkpointer,
+            _checkpointer: Some(checkpointer),
         })
     }
 
@@ -86,11 +119,30 @@ fn with<T>(
     f(&mut c).map_err(err)
 }
 
+/// Opens `path` (and its folder) as Spin does: the table, `rarray` for
+/// get-many, and SQLite's default journal and synchronous settings.
+fn create(path: &Path) -> anyhow::Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let connection = connect(path)?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS spin_key_value (
+            store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+            PRIMARY KEY (store, key)
+        )",
+    )?;
+    // `rarray`, for get-many as Spin's store queries it.
+    rusqlite::vtab::array::load_module(&connection)?;
+    Ok(connection)
+}
+
 fn connect(path: &Path) -> anyhow::Result<Connection> {
     let connection = Connection::open(path)
         .with_context(|| format!("cannot open key-value database {}", path.display()))?;
+    // Another process (a second host, or a test reading Spin's file) may
+    // hold the lock for a while.
     connection.busy_timeout(Duration::from_secs(10))?;
-    connection.pragma_update(None, "synchronous", "NORMAL")?;
     Ok(connection)
 }
 

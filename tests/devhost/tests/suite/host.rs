@@ -111,12 +111,32 @@ fn spins_get_many_on_sqlite_is_its_rarray_query() {
 }
 
 #[test]
+fn sqlite_opens_with_spins_settings_unless_fast() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The journal mode is the file's (synchronous is each connection's).
+    let journal_mode = |db: &std::path::Path| -> String {
+        let c = rusqlite::Connection::open(db).expect("opens");
+        c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("journal_mode")
+    };
+    // Spin's: SQLite's defaults, a rollback journal and full sync.
+    let db = dir.path().join("spin.db");
+    let sqlite = SqliteBackend::open(&db).expect("opens");
+    sqlite.set("default", "k", b"v").expect("set");
+    assert_eq!(journal_mode(&db), "delete");
+    let db = dir.path().join("fast.db");
+    let sqlite = SqliteBackend::open_fast(&db, KvSemantics::Spin).expect("opens");
+    sqlite.set("default", "k", b"v").expect("set");
+    assert_eq!(journal_mode(&db), "wal");
+}
+
+#[test]
 fn sqlite_checkpoints_the_wal_off_the_request_path() {
-    // Requests never checkpoint (wal_autocheckpoint = 0); a background
-    // connection copies the WAL into the database file instead.
+    // With the fast settings, requests never checkpoint (wal_autocheckpoint
+    // = 0); a background connection copies the WAL into the database file.
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("kv.db");
-    let sqlite = SqliteBackend::open(&db).expect("opens");
+    let sqlite = SqliteBackend::open_fast(&db, KvSemantics::Spin).expect("opens");
     let value = vec![7u8; 4096];
     for i in 0..500 {
         sqlite
@@ -269,6 +289,7 @@ fn traps_timeouts_and_large_bodies_get_problems_and_the_host_keeps_serving() {
         b.limits(Limits {
             timeout: Duration::from_secs(2),
             max_body: 1024,
+            ..Limits::default()
         })
     });
     let (status, body, headers) = f.call("GET", "/trap", b"");

@@ -1,8 +1,8 @@
 //! Post-return work: a component that `spawn`s a task which runs on after
 //! its handler returned. As in Spin, the client gets the response at once,
 //! the instance runs on until the guest has nothing left to do (or the
-//! request's timeout passed), a trap there is only logged, and stopping the
-//! host lets the work finish.
+//! timeout passed since its last answer), a trap there is only logged, and
+//! stopping the host lets the work finish.
 //!
 //! The fixture's `/after/<key>?wait=<go>` answers at once and writes `key`
 //! only once `go` exists in the store, which the test writes after it got
