@@ -28,14 +28,21 @@
 //! `devhost up` as a separate process (the `devhost` binary, or the test
 //! executable itself running devhost's command line), so two hosts can share
 //! one store.
+//!
+//! [`SpinProcess`] serves the same app on a real Spin (4.1 or later, found by
+//! [`spin_binary`]) instead, on a SQLite file or a Redis server
+//! ([`SpinStore`]), which the test opens with devhost's backends to read what
+//! Spin wrote.
 
 mod host_process;
 mod redis_server;
+mod spin_process;
 
 pub use host_process::{
     CHILD_ARGS_VARIABLE, HostProcess, KV_SEMANTICS_VARIABLE, run_devhost_if_child,
 };
 pub use redis_server::{RedisServer, redis_server_binary};
+pub use spin_process::{SPIN_VARIABLE, SpinProcess, SpinStore, spin_binary, spin_version};
 
 /// The key-value modes, for [`TestAppBuilder::kv_semantics`].
 pub use crate::kv::KvSemantics;
@@ -71,8 +78,15 @@ fn resolve(path: &Path) -> PathBuf {
     }
 }
 
+/// Set (to anything) when the components are already built, as
+/// `scripts/test` builds them first: [`build_components`] then only checks
+/// that every `.wasm` is there, and runs no cargo (which would wait for any
+/// other build holding the target folder's lock).
+pub const PREBUILT_VARIABLE: &str = "DEVHOST_PREBUILT";
+
 /// Builds the components of `manifest` once per test process; parallel test
-/// processes wait for each other on a lock file.
+/// processes wait for each other on a lock file. With [`PREBUILT_VARIABLE`]
+/// set, checks that they were built instead.
 pub fn build_components(manifest: impl AsRef<Path>) -> Result<()> {
     static BUILT: OnceLock<std::result::Result<(), String>> = OnceLock::new();
     let path = resolve(manifest.as_ref());
@@ -80,6 +94,17 @@ pub fn build_components(manifest: impl AsRef<Path>) -> Result<()> {
         .get_or_init(|| {
             let run = || -> Result<()> {
                 let manifest = Manifest::load(&path)?;
+                if std::env::var_os(PREBUILT_VARIABLE).is_some() {
+                    for (id, component) in &manifest.components {
+                        let wasm = manifest.dir.join(&component.source);
+                        anyhow::ensure!(
+                            wasm.is_file(),
+                            "{PREBUILT_VARIABLE} is set, but component {id} is not built: {}",
+                            wasm.display()
+                        );
+                    }
+                    return Ok(());
+                }
                 let lock_path = workspace_root().join("target").join(".devhost-build.lock");
                 if let Some(dir) = lock_path.parent() {
                     std::fs::create_dir_all(dir)?;
