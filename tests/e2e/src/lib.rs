@@ -4,17 +4,30 @@
 //! mail relay and webhook endpoints, tokens signed with a known ring, and a
 //! blocking HTTP client.
 //!
-//! The fresh store is devhost's in-memory one, or, with `E2E_KV=redis`, a
-//! `redis-server` of the harness's own behind devhost's Redis store: the
-//! whole suite runs either way (`scripts/test` runs both). Both behave as
-//! Spin 4.1's stores do (devhost's default key-value semantics), or as
-//! `E2E_KV_SEMANTICS` (`spin`, `spin-next`, `correct`) says.
+//! The host is chosen by `E2E_HOST`, the store by `E2E_KV`; the whole suite
+//! runs on each (`scripts/test` runs devhost on memory, then a real Spin on
+//! SQLite and on Redis when one is found):
+//!
+//! | `E2E_HOST` | `E2E_KV` | the app |
+//! |---|---|---|
+//! | `devhost` (default) | `memory` (default) | devhost in this process, its in-memory store |
+//! | `devhost` | `redis` | devhost in this process, a `redis-server` of the harness's own |
+//! | `spin` | `sqlite` (default) | a real Spin process ([`SpinProcess`]; `SPIN` or `spin` on `PATH`), its SQLite store in a file of the harness's own |
+//! | `spin` | `redis` | a real Spin process, a `redis-server` of the harness's own |
+//!
+//! On devhost the stores behave as Spin 4.1's do (devhost's default
+//! key-value semantics), or as `E2E_KV_SEMANTICS` (`spin`, `spin-next`,
+//! `correct`) says. On Spin they are Spin's own; the harness reads and edits
+//! them with devhost's backends ([`SpinStore::open`]).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use devhost::kv::Backend;
 use devhost::testing::{
-    KvSemantics, OutboundSink, RecordedRequest, RedisServer, TestApp, TestAppBuilder,
-    build_components,
+    HostProcess, KvSemantics, OutboundSink, RecordedRequest, RedisServer, SpinProcess, SpinStore,
+    TestApp, TestAppBuilder, build_components, spin_binary,
 };
 use partner_invites::token::{Claims, KeyRing, Purpose, Role};
 
@@ -95,11 +108,68 @@ pub struct Options {
     pub extra_variables: Vec<(String, String)>,
 }
 
+/// The host of `E2E_HOST`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKind {
+    /// devhost, in the test's process.
+    Devhost,
+    /// A real Spin, in a process of its own.
+    Spin,
+}
+
+impl HostKind {
+    /// `E2E_HOST`: `devhost` (the default) or `spin`.
+    pub fn from_env() -> HostKind {
+        match std::env::var("E2E_HOST").as_deref() {
+            Ok("spin") => HostKind::Spin,
+            Ok("devhost") | Ok("") | Err(_) => HostKind::Devhost,
+            Ok(other) => panic!("E2E_HOST={other}: devhost or spin"),
+        }
+    }
+}
+
+/// The store of `E2E_KV`: `memory`, `sqlite` or `redis`; the host's default
+/// (devhost: memory; Spin: SQLite, its default store type) when unset.
+fn store_kind(host: HostKind) -> &'static str {
+    match (std::env::var("E2E_KV").as_deref(), host) {
+        (Ok("redis"), _) => "redis",
+        (Ok("sqlite"), _) => "sqlite",
+        (Ok("memory"), HostKind::Devhost)
+        | (Ok(""), HostKind::Devhost)
+        | (Err(_), HostKind::Devhost) => "memory",
+        (Ok("") | Err(_), HostKind::Spin) => "sqlite",
+        (Ok(other), host) => panic!(
+            "E2E_KV={other} is not a store of {host:?}: memory (devhost only), sqlite or redis"
+        ),
+    }
+}
+
+/// The Spin of `E2E_HOST=spin`.
+fn spin() -> PathBuf {
+    match spin_binary() {
+        Ok(Some(path)) => path,
+        Ok(None) => panic!(
+            "E2E_HOST=spin needs a Spin 4.1 or later: set SPIN to its path, or put `spin` on PATH"
+        ),
+        Err(e) => panic!("E2E_HOST=spin: {e:#}"),
+    }
+}
+
+/// What serves the app.
+enum Host {
+    Devhost(TestApp),
+    Spin(SpinProcess),
+}
+
 /// A running app and everything a test needs around it.
 pub struct Harness {
-    app: Option<TestApp>,
+    host: Option<Host>,
+    /// The app's store, as the harness reads and edits it.
+    kv: Arc<dyn Backend>,
     /// The Redis server of `E2E_KV=redis`, stopped after the app.
     redis: Option<RedisServer>,
+    /// The folder of a SQLite store, removed after the app.
+    dir: Option<tempfile::TempDir>,
     /// The recording server (mail relay at `/mail`, webhooks anywhere else).
     pub sink: OutboundSink,
     keys: KeyRing,
@@ -114,16 +184,64 @@ impl Harness {
         Harness::start_with(Options::default())
     }
 
-    /// The app with `options`.
+    /// The app with `options`, on the host and store the environment
+    /// chooses (`E2E_HOST`, `E2E_KV`).
     pub fn start_with(options: Options) -> Harness {
-        if std::env::var("E2E_KV").as_deref() == Ok("redis") {
-            let redis = RedisServer::start().expect("a redis-server of the harness's own");
-            let url = redis.url();
-            let mut h = Harness::start_configured(options, |b| b.kv_redis(url));
-            h.redis = Some(redis);
-            return h;
+        let host = HostKind::from_env();
+        match (host, store_kind(host)) {
+            (HostKind::Devhost, "redis") => {
+                let redis = RedisServer::start().expect("a redis-server of the harness's own");
+                let url = redis.url();
+                let mut h = Harness::start_configured(options, |b| b.kv_redis(url));
+                h.redis = Some(redis);
+                h
+            }
+            (HostKind::Devhost, "sqlite") => {
+                let dir = tempfile::tempdir().expect("a folder for the store");
+                let path = dir.path().join("kv.db");
+                let mut h = Harness::start_configured(options, |b| b.kv_sqlite(path));
+                h.dir = Some(dir);
+                h
+            }
+            (HostKind::Devhost, _) => Harness::start_configured(options, |b| b.kv_memory()),
+            (HostKind::Spin, kind) => Harness::start_spin(options, kind),
         }
-        Harness::start_configured(options, |b| b.kv_memory())
+    }
+
+    /// The app on a real Spin, with a store of `kind` (`sqlite` or `redis`).
+    fn start_spin(options: Options, kind: &str) -> Harness {
+        build_components("spin.toml").expect("components build");
+        let (redis, dir) = if kind == "redis" {
+            let redis = RedisServer::start().expect("a redis-server of the harness's own");
+            (Some(redis), None)
+        } else {
+            (
+                None,
+                Some(tempfile::tempdir().expect("a folder for the store")),
+            )
+        };
+        let store = match (&redis, &dir) {
+            (Some(redis), _) => SpinStore::Redis(redis.url()),
+            (None, Some(dir)) => SpinStore::Sqlite(dir.path().join("kv.db")),
+            (None, None) => unreachable!("one store or the other"),
+        };
+        let runtime = runtime();
+        let sink = runtime.block_on(OutboundSink::start()).expect("sink");
+        let variables = variables(&options, &sink);
+        let process = SpinProcess::start(&spin(), "spin.toml", &store, &variables)
+            .expect("spin serves the app");
+        let kv = store.open().expect("the harness opens Spin's store");
+        Harness {
+            host: Some(Host::Spin(process)),
+            kv,
+            redis,
+            dir,
+            sink,
+            keys: KeyRing::parse(RING).expect("ring"),
+            agent: agent(),
+            runtime,
+            variables,
+        }
     }
 
     /// The app with `options`, its store chosen by `store` (for example
@@ -134,41 +252,10 @@ impl Harness {
         store: impl FnOnce(TestAppBuilder) -> TestAppBuilder,
     ) -> Harness {
         build_components("spin.toml").expect("components build");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = runtime();
         let (app, sink, variables) = runtime.block_on(async {
             let sink = OutboundSink::start().await.expect("sink");
-            let relay = if options.no_relay {
-                String::new()
-            } else {
-                format!("{}/mail", sink.url())
-            };
-            let variables = BTreeMap::from([
-                (
-                    "signing_keys".to_string(),
-                    options
-                        .signing_keys
-                        .clone()
-                        .unwrap_or_else(|| RING.to_string()),
-                ),
-                ("public_base_url".to_string(), PUBLIC_BASE.to_string()),
-                ("vendor_name".to_string(), "Vendor Cloud".to_string()),
-                ("mail_relay_url".to_string(), relay),
-                ("mail_relay_origin".to_string(), sink.origin().to_string()),
-                (
-                    "webhook_origins".to_string(),
-                    "http://127.0.0.1:*".to_string(),
-                ),
-            ]);
-            let mut variables = variables;
-            variables.extend(
-                options
-                    .extra_variables
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.replace("{sink}", sink.url()))),
-            );
+            let variables = variables(&options, &sink);
             let builder = variables.iter().fold(
                 store(
                     TestApp::builder("spin.toml")
@@ -180,18 +267,49 @@ impl Harness {
             let app = builder.start().await.expect("app starts");
             (app, sink, variables)
         });
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
         Harness {
-            app: Some(app),
+            kv: app.kv().clone(),
+            host: Some(Host::Devhost(app)),
             redis: None,
+            dir: None,
             sink,
             keys: KeyRing::parse(RING).expect("ring"),
-            agent,
+            agent: agent(),
             runtime,
             variables,
+        }
+    }
+
+    /// Which host serves the app.
+    pub fn host_kind(&self) -> HostKind {
+        match self.host {
+            Some(Host::Spin(_)) => HostKind::Spin,
+            _ => HostKind::Devhost,
+        }
+    }
+
+    /// Starts another host of the same app, in a process of its own, on
+    /// `store`: a devhost process on devhost, a Spin process on Spin. The
+    /// store outlives the hosts (the crash test kills one and starts another).
+    pub fn start_process(&self, store: &ProcessStore) -> AppProcess {
+        match self.host_kind() {
+            HostKind::Devhost => {
+                let mut args = match store {
+                    ProcessStore::Sqlite(path) => {
+                        vec!["--kv".to_string(), path.to_string_lossy().into_owned()]
+                    }
+                    ProcessStore::Redis(redis) => vec!["--kv".to_string(), redis.url()],
+                };
+                args.extend(self.variable_args());
+                AppProcess::Devhost(
+                    HostProcess::start_self(DEVHOST_PROCESS_TEST, "spin.toml", &args)
+                        .expect("a devhost process starts"),
+                )
+            }
+            HostKind::Spin => AppProcess::Spin(
+                SpinProcess::start(&spin(), "spin.toml", &store.spin(), &self.variables)
+                    .expect("a Spin process starts"),
+            ),
         }
     }
 
@@ -205,13 +323,23 @@ impl Harness {
             .collect()
     }
 
-    fn app(&self) -> &TestApp {
-        self.app.as_ref().expect("running")
-    }
-
     /// The app's origin.
     pub fn base(&self) -> &str {
-        self.app().base_url()
+        match self.host.as_ref().expect("running") {
+            Host::Devhost(app) => app.base_url(),
+            Host::Spin(process) => process.base_url(),
+        }
+    }
+
+    /// Every key and value of the app's store, sorted. Read truthfully,
+    /// whatever the store's semantics.
+    fn kv_snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        let keys = self.kv.keys("default").unwrap_or_default();
+        let values = self.kv.get_many("default", &keys).unwrap_or_default();
+        keys.into_iter()
+            .zip(values)
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect()
     }
 
     fn token(&self, role: Role, partner: Option<&str>, org: Option<&str>) -> String {
@@ -362,7 +490,7 @@ impl Harness {
     /// which every request to a limited endpoint updates: what "a rejected
     /// request writes nothing" is about.
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        let mut all = self.app().kv_snapshot("default");
+        let mut all = self.kv_snapshot();
         all.retain(|k, _| !k.starts_with("rl/"));
         all
     }
@@ -370,7 +498,7 @@ impl Harness {
     /// Rewrites the JSON record at `key` in place (to stand a record where
     /// only time would bring it, such as past its expiry).
     pub fn rewrite(&self, key: &str, edit: impl FnOnce(&mut serde_json::Value)) {
-        let kv = self.app().kv();
+        let kv = &self.kv;
         let bytes = kv.get("default", key).expect("read").expect("a record");
         let mut value: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
         edit(&mut value);
@@ -380,7 +508,7 @@ impl Harness {
 
     /// Every key and value in the store, rate counters included.
     pub fn whole_store(&self) -> BTreeMap<String, Vec<u8>> {
-        self.app().kv_snapshot("default")
+        self.kv_snapshot()
     }
 
     /// Asserts the store still equals `before`, naming every key that changed.
@@ -475,11 +603,131 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        if let Some(app) = self.app.take() {
-            self.runtime.block_on(app.shutdown());
+        match self.host.take() {
+            Some(Host::Devhost(app)) => self.runtime.block_on(app.shutdown()),
+            Some(Host::Spin(process)) => {
+                if std::thread::panicking() {
+                    eprintln!("== the Spin process's log\n{}", process.log());
+                }
+                drop(process);
+            }
+            None => {}
         }
         drop(self.redis.take());
+        drop(self.dir.take());
     }
+}
+
+/// The test whose body runs devhost's command line in a copy of the test
+/// executable ([`HostProcess::start_self`]); `tests/app/redis.rs`.
+pub const DEVHOST_PROCESS_TEST: &str = "redis::devhost_process";
+
+/// A store for the app processes a test starts itself
+/// ([`Harness::start_process`]).
+pub enum ProcessStore {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A Redis server of the test's own.
+    Redis(RedisServer),
+}
+
+impl ProcessStore {
+    /// A store of the kind `E2E_KV` names (SQLite unless it says `redis`),
+    /// with its file in `dir`.
+    pub fn from_env(dir: &std::path::Path) -> ProcessStore {
+        if std::env::var("E2E_KV").as_deref() == Ok("redis") {
+            ProcessStore::Redis(RedisServer::start().expect("a redis-server of the test's own"))
+        } else {
+            ProcessStore::Sqlite(dir.join("kv.db"))
+        }
+    }
+
+    /// The same store, as Spin's runtime config names it.
+    fn spin(&self) -> SpinStore {
+        match self {
+            ProcessStore::Sqlite(path) => SpinStore::Sqlite(path.clone()),
+            ProcessStore::Redis(redis) => SpinStore::Redis(redis.url()),
+        }
+    }
+}
+
+/// A host of the app in a process of its own; killed with SIGKILL when
+/// stopped or dropped.
+pub enum AppProcess {
+    /// `devhost up`.
+    Devhost(HostProcess),
+    /// `spin up`.
+    Spin(SpinProcess),
+}
+
+impl AppProcess {
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        match self {
+            AppProcess::Devhost(p) => p.base_url(),
+            AppProcess::Spin(p) => p.base_url(),
+        }
+    }
+
+    /// Kills the process with SIGKILL and waits for it.
+    pub fn stop(self) {
+        match self {
+            AppProcess::Devhost(p) => p.stop(),
+            AppProcess::Spin(p) => p.kill(),
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// How long one request may take before the test fails instead of hanging
+/// (a host that stopped answering, as Spin's Redis store can make it).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(REQUEST_TIMEOUT))
+        .build()
+        .into()
+}
+
+/// The application variables of `options`, with the sink's URLs.
+fn variables(options: &Options, sink: &OutboundSink) -> BTreeMap<String, String> {
+    let relay = if options.no_relay {
+        String::new()
+    } else {
+        format!("{}/mail", sink.url())
+    };
+    let mut variables = BTreeMap::from([
+        (
+            "signing_keys".to_string(),
+            options
+                .signing_keys
+                .clone()
+                .unwrap_or_else(|| RING.to_string()),
+        ),
+        ("public_base_url".to_string(), PUBLIC_BASE.to_string()),
+        ("vendor_name".to_string(), "Vendor Cloud".to_string()),
+        ("mail_relay_url".to_string(), relay),
+        ("mail_relay_origin".to_string(), sink.origin().to_string()),
+        (
+            "webhook_origins".to_string(),
+            "http://127.0.0.1:*".to_string(),
+        ),
+    ]);
+    variables.extend(
+        options
+            .extra_variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{sink}", sink.url()))),
+    );
+    variables
 }
 
 /// The key-value semantics of `E2E_KV_SEMANTICS`, else Spin 4.1's.

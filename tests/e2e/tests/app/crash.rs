@@ -1,26 +1,21 @@
 //! A host killed with SIGKILL in the middle of a burst of redemptions, then
-//! started again on the same SQLite store: every link is redeemed again, and
+//! started again on the same store: every link is redeemed again, and
 //! through the API nothing is lost or doubled. Every invite is accepted, each
 //! has exactly one customer entry and one partner entry on its organization's
 //! side, and each acceptance was delivered to the partner's webhook.
+//!
+//! The host is the harness's (`E2E_HOST`: a devhost process, or a real Spin)
+//! and the store a SQLite file, or a Redis server with `E2E_KV=redis`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use devhost::testing::HostProcess;
-use e2e::{Harness, invite_body};
+use e2e::{Harness, ProcessStore, invite_body};
 
 const INVITES: usize = 600;
 const CLIENTS: usize = 32;
 /// Answers seen before the host is killed.
 const KILL_AFTER: usize = 200;
-
-fn host(h: &Harness, db: &std::path::Path) -> HostProcess {
-    let mut args = vec!["--kv".to_string(), db.to_string_lossy().into_owned()];
-    args.extend(h.variable_args());
-    HostProcess::start_self("redis::devhost_process", "spin.toml", &args)
-        .expect("a devhost process starts")
-}
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
@@ -38,7 +33,7 @@ fn authorised(auth: &str) -> Vec<(&'static str, &str)> {
 #[test]
 fn a_host_killed_during_a_burst_of_redemptions_loses_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("kv.db");
+    let store = ProcessStore::from_env(dir.path());
     let h = Harness::start();
     let partner = bearer(&h.partner("p1"));
     let json = [
@@ -46,7 +41,7 @@ fn a_host_killed_during_a_burst_of_redemptions_loses_nothing() {
         ("accept", "application/json"),
     ];
 
-    let first = host(&h, &db);
+    let first = h.start_process(&store);
     let profile = serde_json::json!({
         "display_name": "Partner p1",
         "billing_accounts": ["billing@p1.example"],
@@ -111,7 +106,7 @@ fn a_host_killed_during_a_burst_of_redemptions_loses_nothing() {
     );
 
     // Started again on the same store: every link is redeemed again.
-    let second = host(&h, &db);
+    let second = h.start_process(&store);
     let base = second.base_url();
     let mut again: BTreeMap<u16, usize> = BTreeMap::new();
     for (_, token) in &invites {

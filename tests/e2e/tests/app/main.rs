@@ -1,5 +1,6 @@
 //! The app end to end: the real release `.wasm` components served by devhost
-//! and driven over HTTP. One test binary for all of them, so the host
+//! or a real Spin (`E2E_HOST`; see the harness, `tests/e2e/src/lib.rs`) and
+//! driven over HTTP. One test binary for all of them, so the host
 //! (wasmtime) is compiled and linked once rather than once per file.
 
 mod concurrency;
@@ -12,6 +13,7 @@ mod jwt;
 mod limits;
 mod openapi;
 mod organizations;
+mod race;
 mod redelivery;
 mod redis;
 mod relationships;
