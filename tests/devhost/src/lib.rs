@@ -25,10 +25,12 @@
 //!   skip it) the host waits for requests and such work, at most the
 //!   timeout. See [`server`].
 //! - Writes the answer as Spin's server does: hyper 1, no `TCP_NODELAY`, the
-//!   body streamed as the guest writes it. A handler that awaited the host
-//!   has its head and body written apart, and on a keep-alive connection the
-//!   body waits for the client's delayed ACK (about 40 ms a request at one
-//!   connection), here as on Spin.
+//!   body streamed as the guest writes it, so the end of a body often goes
+//!   out apart from its head and, on a keep-alive connection, waits for the
+//!   client's delayed ACK (about 40 ms): at one connection, most requests of
+//!   a handler that read the store, about half of one that awaited nothing,
+//!   here as on Spin. Store operations run in `block_in_place` as Spin's
+//!   SQLite and in-memory stores run them, which shapes that interleaving.
 //! - Key-value: one store per label, opened only if the component lists it in
 //!   `key_value_stores`; SQLite in Spin's schema (`spin_key_value(store, key,
 //!   value)`, opened as Spin opens it: rollback journal, full sync), memory,
@@ -80,8 +82,8 @@
 //! over the limit, 1 MiB by default), 500 (trap or handler error), 504 (no
 //! answer within the timeout, 30 s by default, which Spin sets only with
 //! `--request-timeout`); a path no route matches gets Spin's empty 404. A
-//! guest in a busy loop yields every 10 ms so that the timeout can fire;
-//! Spin's would hold its thread.
+//! guest in a busy loop is made to yield every half timeout so that the
+//! timeout can end it; Spin's would hold its thread.
 //!
 //! # `--fast`
 //!

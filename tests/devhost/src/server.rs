@@ -21,20 +21,25 @@
 //! instance's last request was answered; past either the instance is
 //! dropped, with a 504 for a request not answered and a line in the log. A
 //! trap ends the instance and every request it had not answered yet (500),
-//! as on Spin; after the answers it is only logged. Unlike Spin, devhost lets
-//! a guest in a busy loop yield every 10 ms, so that the timeout can fire.
-//! A client that goes away does not stop anything, as on Spin.
+//! as on Spin; after the answers it is only logged. Unlike Spin, devhost makes
+//! a guest in a busy loop yield every half timeout, so that the timeout can
+//! end it (within one and a half timeouts); Spin's would hold its thread. A
+//! client that goes away does not stop anything, as on Spin.
 //!
 //! # Writing the answer
 //!
 //! As Spin's server: hyper 1 (`hyper_util`'s auto builder), no
-//! `TCP_NODELAY`, and the guest's body handed to hyper as a stream. When the
-//! body is not ready with the head (a handler that awaited the host), hyper
-//! writes the head alone and the body after it, and on a keep-alive
-//! connection Nagle holds the body until the client's delayed ACK: about
-//! 40 ms per request at one connection, on Spin and here alike.
-//! [`Runtime::fast`] (`devhost up --fast`) sets `TCP_NODELAY` and writes the
-//! whole body with the head instead, for quick local work only.
+//! `TCP_NODELAY`, and the guest's body handed to hyper as a stream. What of
+//! the body is not ready when hyper writes the head (often only its end, the
+//! last chunk) goes out in a write of its own, and on a keep-alive
+//! connection Nagle holds it until the client's delayed ACK: about 40 ms.
+//! How often depends on how the guest and hyper interleave, which devhost
+//! keeps as Spin has it (a guest is not interrupted, a store operation runs
+//! in `block_in_place`): at one connection, most requests of a handler that
+//! read the store and about half of a handler that awaited nothing, here
+//! as on Spin. [`Runtime::fast`] (`devhost up --fast`) sets `TCP_NODELAY`
+//! and writes the whole body with the head instead, for quick local work
+//! only.
 //!
 //! When [`serve`] stops, it waits (at most [`Limits::timeout`]) for the
 //! requests and the post-return work still running.
@@ -194,10 +199,19 @@ fn new_engine() -> Result<Engine> {
         while let Some(engine) = ticker.upgrade() {
             engine.increment_epoch();
             drop(engine);
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(EPOCH_TICK);
         }
     });
     Ok(engine)
+}
+
+/// How often the engine's epoch advances: spin-core's default tick.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Epoch ticks in `time`, at least one.
+fn epoch_ticks(time: Duration) -> u64 {
+    let ticks = time.as_nanos() / EPOCH_TICK.as_nanos();
+    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
 }
 
 /// Compiles `path`, or reuses what this process compiled from the same file
@@ -491,8 +505,14 @@ impl HandlerState for Instances {
             self.pre.engine(),
             Host::new(self.kv.clone(), self.grants.clone()),
         );
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        // Spin never interrupts a guest (its epoch deadline is practically
+        // forever). A guest in a busy loop yields here every half timeout,
+        // so that the timeout can end it, and is otherwise left alone: a
+        // yield every tick changed how the guest and hyper interleave (the
+        // end of a body written apart from its head far more often).
+        let ticks = epoch_ticks(self.limits.timeout / 2);
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_async_yield_and_update(ticks);
         let service = self.pre.instantiate_async(&mut store).await?;
         let busy = Arc::new(Busy {
             running: self.running.clone(),
@@ -599,7 +619,13 @@ impl WorkerState for Worker {
         };
         let component = &self.component;
         let timeout = self.timeout;
-        if let Err(e) = result {
+        // What the handler reports for a worker dropped unfinished: a task
+        // cancelled as its runtime shuts down (a real panic prints itself).
+        let cancelled =
+            |e: &wasmtime::Error| !std::thread::panicking() && e.to_string() == "worker panicked";
+        if let Err(e) = &result
+            && !cancelled(e)
+        {
             match expired {
                 Some(WorkerStatus::PostReturn) => eprintln!(
                     "devhost: component {component}: post-return work still running {timeout:?} \
@@ -721,12 +747,18 @@ pub fn problem(status: StatusCode, slug: &str, detail: &str) -> http::Response<R
     response
 }
 
+/// The 413, with `connection: close`: the rest of the body is never read,
+/// so hyper closes the connection, and a client must not reuse it.
 fn too_large(max: usize) -> http::Response<ResponseBody> {
-    problem(
+    let mut response = problem(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload-too-large",
         &format!("the body may be at most {max} bytes"),
-    )
+    );
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Serves `runtime` on `listener` until `shutdown` resolves, then waits (at

@@ -23,6 +23,8 @@ impl Host {
         if !self.grants.key_value_stores.iter().any(|s| s == label) {
             return Err(StoreDenied);
         }
+        // Spin's store manager opens a store in `block_in_place` too.
+        crate::kv::as_spin_store_runs(|| ());
         Ok(StoreHandle {
             label: label.to_string(),
         })

@@ -17,11 +17,14 @@ pub struct MemoryBackend {
     semantics: KvSemantics,
 }
 
+/// One operation, as Spin runs one on its in-memory store ([`super::as_spin_store_runs`]).
 fn with<T>(entries: &Mutex<Entries>, f: impl FnOnce(&mut Entries) -> T) -> KvResult<T> {
-    let mut guard = entries
-        .lock()
-        .map_err(|_| "store lock poisoned".to_string())?;
-    Ok(f(&mut guard))
+    super::as_spin_store_runs(|| {
+        let mut guard = entries
+            .lock()
+            .map_err(|_| "store lock poisoned".to_string())?;
+        Ok(f(&mut guard))
+    })
 }
 
 impl MemoryBackend {

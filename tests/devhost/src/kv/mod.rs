@@ -182,6 +182,22 @@ pub(crate) fn counter(bytes: &[u8]) -> KvResult<i64> {
         .map_err(|_| "the value is not a counter (8-byte integer)".to_string())
 }
 
+/// Runs one store operation as Spin's `key-value-spin` store (SQLite, also
+/// its in-memory store) runs each of its own: in
+/// [`tokio::task::block_in_place`] on a multi-threaded runtime, which hands
+/// the worker's other tasks to another thread meanwhile. That changes how a
+/// guest and hyper interleave (on Spin a handler that read the store nearly
+/// always has its body written apart from its head), so devhost does it too;
+/// off such a runtime the operation runs inline.
+pub(crate) fn as_spin_store_runs<T>(op: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(op)
+        }
+        _ => op(),
+    }
+}
+
 /// Whether `spec` names a Redis server rather than a file.
 pub fn is_redis_url(spec: &str) -> bool {
     ["redis://", "rediss://", "redis+unix://", "unix://"]

@@ -109,14 +109,17 @@ impl SqliteBackend {
     }
 }
 
+/// One operation, as Spin runs one ([`super::as_spin_store_runs`]).
 fn with<T>(
     connection: &Mutex<Connection>,
     f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
 ) -> KvResult<T> {
-    let mut c = connection
-        .lock()
-        .map_err(|_| "database lock poisoned".to_string())?;
-    f(&mut c).map_err(err)
+    super::as_spin_store_runs(|| {
+        let mut c = connection
+            .lock()
+            .map_err(|_| "database lock poisoned".to_string())?;
+        f(&mut c).map_err(err)
+    })
 }
 
 /// Opens `path` (and its folder) as Spin does: the table, `rarray` for

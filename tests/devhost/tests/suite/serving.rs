@@ -67,14 +67,14 @@ fn an_instance_in_post_return_work_takes_new_requests() {
     }
 }
 
-/// The median time of a GET of `path` on one keep-alive connection (warmed
-/// up first: a new connection acknowledges at once).
-fn keep_alive_median(f: &Fixture, path: &str) -> Duration {
+/// The times of 15 GETs of `path` on one keep-alive connection, sorted
+/// (warmed up first: a new connection acknowledges at once).
+fn keep_alive_times(f: &Fixture, path: &str) -> Vec<Duration> {
     let agent = agent();
     for _ in 0..3 {
         call(&agent, "GET", &f.url(path), b"");
     }
-    let mut times: Vec<Duration> = (0..7)
+    let mut times: Vec<Duration> = (0..15)
         .map(|_| {
             let started = Instant::now();
             call(&agent, "GET", &f.url(path), b"");
@@ -82,18 +82,22 @@ fn keep_alive_median(f: &Fixture, path: &str) -> Duration {
         })
         .collect();
     times.sort();
-    times[times.len() / 2]
+    times
 }
 
 #[test]
 fn a_body_written_after_its_head_waits_for_the_delayed_ack_unless_fast() {
-    // `/kv/<key>` awaits the store before it answers: its body is not ready
-    // with the head, so hyper writes them apart and, without TCP_NODELAY,
-    // Nagle holds the body until the client's delayed ACK (40 ms on Linux).
+    // `/kv/<key>` reads the store before it answers. As on Spin, hyper then
+    // mostly writes the end of the body apart from its head and, without
+    // TCP_NODELAY, Nagle holds it until the client's delayed ACK (40 ms on
+    // Linux): about four requests in five here and on Spin, so a third is
+    // a safe floor.
+    const STALL: Duration = Duration::from_millis(30);
     let f = Fixture::start(|b| b);
-    let stalled = keep_alive_median(&f, "/kv/absent");
-    assert!(stalled >= Duration::from_millis(30), "{stalled:?}");
+    let times = keep_alive_times(&f, "/kv/absent");
+    let stalled = times.iter().filter(|t| **t >= STALL).count();
+    assert!(stalled >= times.len() / 3, "{times:?}");
     let f = Fixture::start(|b| b.fast());
-    let fast = keep_alive_median(&f, "/kv/absent");
-    assert!(fast < Duration::from_millis(30), "{fast:?}");
+    let times = keep_alive_times(&f, "/kv/absent");
+    assert!(times[times.len() / 2] < STALL, "{times:?}");
 }
