@@ -1,47 +1,91 @@
-//! Rate limits as the store sees them: what each window leaves behind.
+//! Rate limits as the store sees them: a fixed set of counters, reused
+//! window after window, whatever the traffic.
 
 mod support;
 
-use partner_invites::ops::{Limits, Scope};
+use partner_invites::ops::{BUCKETS, Limits, Scope};
+use partner_invites::token::Purpose;
 use support::*;
 
-/// The rate-limit counters in the store, as `scope/window`.
+/// The rate-limit counters in the store.
 fn counters(w: &World) -> Vec<String> {
     w.store
         .snapshot()
         .into_keys()
-        .filter_map(|k| {
-            let mut parts = k.strip_prefix("rl/")?.split('/');
-            let scope = parts.next()?;
-            let window = parts.nth(1)?;
-            Some(format!("{scope}/{window}"))
-        })
+        .filter(|k| k.starts_with("rl/"))
         .collect()
 }
 
 #[test]
-fn each_window_deletes_the_counters_of_the_one_before_even_with_a_scope_off() {
+fn distinct_addresses_and_links_never_add_counters_beyond_the_buckets() {
+    let w = World::new();
+    let app = w.app();
+    for round in 0..3 {
+        for n in 0..6_000 {
+            let address = format!("198.51.{}.{}", n / 256, n % 256);
+            let link = format!("Invite/inv{round}x{n}");
+            block_on(
+                app.limiter()
+                    .count(&[(Scope::Address, &address), (Scope::Token, &link)]),
+            )
+            .expect("under the limits");
+        }
+        w.clock.advance(60);
+    }
+    let keys = counters(&w);
+    assert!(
+        keys.len() as u64 <= 2 * BUCKETS,
+        "{} counters for 36,000 subjects",
+        keys.len()
+    );
+}
+
+#[test]
+fn made_up_links_are_not_counted_and_write_nothing() {
+    let w = World::new();
+    let app = w.app();
+    let before = w.store.snapshot();
+    for n in 0..1_000 {
+        let quotas = block_on(app.limiter().count_link(
+            &format!("203.0.113.{}", n % 256),
+            &format!("pi1.k1.made-up-{n}"),
+            Purpose::Invite,
+        ))
+        .expect("not refused");
+        assert!(quotas.is_empty(), "{quotas:?}");
+    }
+    assert_eq!(w.store.snapshot(), before);
+}
+
+#[test]
+fn a_counter_starts_again_in_each_window_even_with_a_scope_off() {
     let w = World::new();
     let mut app = w.app();
     app.config.limits = Limits {
         link_per_address: 0,
+        link_per_token: 3,
         ..Limits::default()
     };
-    let subjects = [
-        (Scope::Address, "192.0.2.7"),
-        (Scope::Token, "pi1.k1.token"),
-    ];
-    let quotas = block_on(app.limiter().count(&subjects)).expect("counted");
-    assert_eq!(quotas.len(), 1, "the address is not counted: {quotas:?}");
-    assert_eq!(quotas[0].scope, Scope::Token);
-    let first = START - START % 60;
-    assert_eq!(counters(&w), [format!("per-token/{first}")]);
+    let subjects = [(Scope::Address, "192.0.2.7"), (Scope::Token, "Invite/inv1")];
+    for remaining in [2, 1, 0] {
+        let quotas = block_on(app.limiter().count(&subjects)).expect("counted");
+        assert_eq!(quotas.len(), 1, "the address is not counted: {quotas:?}");
+        assert_eq!(
+            (quotas[0].scope, quotas[0].remaining),
+            (Scope::Token, remaining)
+        );
+    }
+    let before = w.store.snapshot();
+    let refused = block_on(app.limiter().count(&subjects)).expect_err("over the limit");
+    assert_eq!(refused.status(), 429);
+    assert_eq!(
+        w.store.snapshot(),
+        before,
+        "a refused request writes nothing"
+    );
 
     w.clock.advance(60);
-    block_on(app.limiter().count(&subjects)).expect("counted");
-    assert_eq!(
-        counters(&w),
-        [format!("per-token/{}", first + 60)],
-        "the window before is gone"
-    );
+    let quotas = block_on(app.limiter().count(&subjects)).expect("a new window");
+    assert_eq!(quotas[0].remaining, 2);
+    assert_eq!(counters(&w).len(), 1, "the same counter, moved on");
 }

@@ -1,7 +1,19 @@
-//! Rate limits: fixed windows counted with the store's atomic increment.
+//! Rate limits: fixed one-minute windows in a fixed set of counters.
 //!
-//! A request is counted against each limit that applies to it: a link
-//! endpoint per client address and per token, the partner API per partner.
+//! Only requests that write are counted, so a read never writes: the link
+//! POSTs (redemption, a decision by link) per client address and per
+//! verified link, the API's writes per partner. Page views and API reads
+//! are left to the edge in front of Spin (README, Rate limits). A link that
+//! does not verify is not counted: its request is refused without writing.
+//!
+//! Each counted scope costs one store write, an increment. Addresses and
+//! links are hashed into [`BUCKETS`] counters per scope, partners each have
+//! their own (one busy partner must not spend another's quota), and a
+//! counter is reused window after window: its value carries the window it
+//! counts ([`Counter`]), and the first request of a new window moves it on
+//! with the same one increment. So no traffic, however many addresses or
+//! links it comes from, adds keys beyond `2 * BUCKETS` and one per partner.
+//!
 //! The count is read first, and a request over a limit is refused with a
 //! 429 without writing anything; one under it adds one. Of requests that
 //! arrive together a few more than the limit may get through, which is what
@@ -12,28 +24,32 @@ use sha2::{Digest, Sha256};
 use super::App;
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{KeyValue, keys, record};
+use crate::store::{KeyValue, keys};
+use crate::token::Purpose;
 
 /// The length of a window, in seconds.
 pub const WINDOW: u64 = 60;
 
+/// Counters per hashed scope (addresses, links): subjects sharing one share
+/// its quota, one chance in this many for any two.
+pub const BUCKETS: u64 = 4096;
+
 /// How many requests a window allows, per scope; 0 turns a scope off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Link endpoints (`/invite/:token`, `/connect/:token`, redemption,
-    /// decisions by link token), per client address.
+    /// Link POSTs (redemption, decisions by link token), per client address.
     pub link_per_address: u32,
-    /// The same, per link token.
+    /// The same, per verified link (the invite or request it names).
     pub link_per_token: u32,
-    /// The API, per partner.
+    /// The API's writes, per partner.
     pub partner: u32,
 }
 
 impl Default for Limits {
-    /// 3,000 link requests a minute per client address, 1,000 per token,
-    /// 10,000 API requests a minute per partner: far above what people and
-    /// well-behaved systems send, low enough to stop a flood or a guessing
-    /// run. Operators tighten them with the `rate_limit_*` variables.
+    /// 3,000 link POSTs a minute per client address, 1,000 per link, 10,000
+    /// API writes a minute per partner: far above what people and
+    /// well-behaved systems send, low enough to stop a flood. Operators
+    /// tighten them with the `rate_limit_*` variables.
     fn default() -> Self {
         Limits {
             link_per_address: 3000,
@@ -46,11 +62,11 @@ impl Default for Limits {
 /// What is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// A client address, on the link endpoints.
+    /// A client address, on the link POSTs.
     Address,
-    /// A link token.
+    /// A verified link, by the record it names.
     Token,
-    /// A partner, on the API.
+    /// A partner, on the API's writes.
     Partner,
 }
 
@@ -62,6 +78,55 @@ impl Scope {
             Scope::Token => "per-token",
             Scope::Partner => "per-partner",
         }
+    }
+
+    /// The counter `subject` is counted in.
+    fn key(self, subject: &str) -> String {
+        match self {
+            Scope::Partner => keys::rate(self.name(), subject),
+            _ => keys::rate(self.name(), &bucket(subject).to_string()),
+        }
+    }
+}
+
+/// A counter's value: the window it counts and its count in one integer,
+/// `2 * window * SPAN + count`, so that one atomic increment either adds
+/// one (same window) or moves it to a new window with a count of one (by
+/// the difference). Windows are two spans apart: two requests that move
+/// the same counter at once overshoot into an odd span, which no window
+/// owns, so the next request moves it again instead of reading a count
+/// that was never made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counter(i64);
+
+/// Room for a window's count (limits are far below it).
+const SPAN: i64 = 1 << 32;
+
+impl Counter {
+    /// A window's first request.
+    fn first(window: u64) -> Counter {
+        Counter(i64::try_from(window).unwrap_or(i64::MAX / SPAN / 4) * 2 * SPAN + 1)
+    }
+
+    /// The count in `window`, or `None` if it counts another window.
+    fn count_in(self, window: u64) -> Option<u64> {
+        let start = Counter::first(window).0 - 1;
+        (start..start + SPAN)
+            .contains(&self.0)
+            .then(|| (self.0 - start) as u64)
+    }
+
+    /// Reads a counter as the store keeps it: decimal digits (Redis) or a
+    /// little-endian `i64` (SQLite; its top byte is never a digit here).
+    /// Nothing, or anything else, is a counter at zero.
+    fn read(bytes: Option<&[u8]>) -> Counter {
+        let parsed = bytes.and_then(|b| {
+            std::str::from_utf8(b)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| <[u8; 8]>::try_from(b).ok().map(i64::from_le_bytes))
+        });
+        Counter(parsed.unwrap_or(0))
     }
 }
 
@@ -107,17 +172,36 @@ pub struct Limiter<'a, S, T> {
 }
 
 impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
+    /// Counts a link POST carrying `token` (an invite link's for
+    /// `Purpose::Invite`, an approval link's for `Purpose::Connect`) per
+    /// client `address` and per the record the token names. A token that
+    /// does not verify is not counted: the operation refuses it, and a
+    /// refused request writes nothing.
+    pub async fn count_link(
+        &self,
+        address: &str,
+        token: &str,
+        purpose: Purpose,
+    ) -> Result<Vec<Quota>, Problem> {
+        let Ok(claims) = self.app.keys.verify(token.trim(), purpose, self.app.now()) else {
+            return Ok(Vec::new());
+        };
+        let link = format!("{purpose:?}/{}", claims.record_id);
+        self.count(&[(Scope::Address, address), (Scope::Token, &link)])
+            .await
+    }
+
     /// Counts one request against each `(scope, subject)` (a subject is an
-    /// address, a token or a partner id): the quotas as they stand, or a 429
-    /// naming the first limit reached, with its headers. A refused request
-    /// writes nothing.
+    /// address, a link's record or a partner id): the quotas as they stand,
+    /// or a 429 naming the first limit reached, with its headers. A refused
+    /// request writes nothing; a counted one writes one increment a scope.
     pub async fn count(&self, subjects: &[(Scope, &str)]) -> Result<Vec<Quota>, Problem> {
         let limits = self.app.config.limits;
         let now = self.app.now();
-        let window = now - now % WINDOW;
-        let reset = window + WINDOW - now;
-        // Each counted scope with its limit and its subject's digest; a scope
-        // turned off is not counted.
+        let window = now / WINDOW;
+        let reset = (window + 1) * WINDOW - now;
+        // Each counted scope with its limit and its counter; a scope turned
+        // off is not counted.
         let counted: Vec<(Scope, u32, String)> = subjects
             .iter()
             .filter_map(|(scope, subject)| {
@@ -126,49 +210,47 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
                     Scope::Token => limits.link_per_token,
                     Scope::Partner => limits.partner,
                 };
-                (limit > 0).then(|| (*scope, limit, digest(subject)))
+                (limit > 0).then(|| (*scope, limit, scope.key(subject)))
             })
             .collect();
         if counted.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = counted
-            .iter()
-            .map(|(scope, _, subject)| keys::rate(scope.name(), subject, window))
-            .collect();
+        let keys: Vec<String> = counted.iter().map(|(_, _, key)| key.clone()).collect();
         let records = self.app.records();
         let found = records.read_many(&keys).await?;
-        let mut stale = Vec::new();
-        for ((scope, limit, subject), value) in counted.iter().zip(&found) {
-            // What is not a counter counts as spent.
-            let used = record::counter_value(value.as_deref());
-            if used >= u64::from(*limit) {
-                let quota = Quota {
-                    scope: *scope,
-                    limit: *limit,
-                    remaining: 0,
-                    reset,
-                };
-                return Err(Problem::new(
-                    ProblemKind::TooManyRequests,
-                    format!(
-                        "too many requests ({} a minute {}); retry in {reset} seconds",
-                        limit,
-                        scope.name().replace('-', " ")
-                    ),
-                )
-                .with_headers(quota.headers()));
-            }
-            // The first request of a window deletes its scope's counter of
-            // the window before, so counters do not pile up.
-            if used == 0 {
-                let before = window.saturating_sub(WINDOW);
-                stale.push(keys::rate(scope.name(), subject, before));
-            }
+        let mut steps = Vec::with_capacity(counted.len());
+        for ((scope, limit, _), value) in counted.iter().zip(&found) {
+            let current = Counter::read(value.as_deref());
+            let step = match current.count_in(window) {
+                Some(used) if used >= u64::from(*limit) => {
+                    let quota = Quota {
+                        scope: *scope,
+                        limit: *limit,
+                        remaining: 0,
+                        reset,
+                    };
+                    return Err(Problem::new(
+                        ProblemKind::TooManyRequests,
+                        format!(
+                            "too many requests ({} a minute {}); retry in {reset} seconds",
+                            limit,
+                            scope.name().replace('-', " ")
+                        ),
+                    )
+                    .with_headers(quota.headers()));
+                }
+                Some(_) => 1,
+                // Moves the counter to this window, at one.
+                None => Counter::first(window).0.saturating_sub(current.0),
+            };
+            steps.push(step);
         }
         let mut answer = Vec::with_capacity(counted.len());
-        for ((scope, limit, _), key) in counted.into_iter().zip(&keys) {
-            let used = u64::try_from(records.kv().increment(key, 1).await?).unwrap_or(u64::MAX);
+        for ((scope, limit, key), step) in counted.into_iter().zip(steps) {
+            let after = Counter(records.kv().increment(&key, step).await?);
+            // A counter two requests moved at once reads as one used.
+            let used = after.count_in(window).unwrap_or(1);
             answer.push(Quota {
                 scope,
                 limit,
@@ -176,23 +258,49 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
                 reset,
             });
         }
-        records.release(&stale).await?;
         Ok(answer)
     }
 }
 
-/// A short, fixed-length name for a subject in a key: no token or address
-/// is stored as it is.
-fn digest(subject: &str) -> String {
-    Sha256::digest(subject.as_bytes())[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The bucket of a hashed scope `subject` falls in.
+fn bucket(subject: &str) -> u64 {
+    let digest = Sha256::digest(subject.as_bytes());
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(head) % BUCKETS
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_counter_moved_twice_at_once_is_moved_again_not_read() {
+        let old = Counter(Counter::first(100).0 + 41);
+        assert_eq!(old.count_in(100), Some(42));
+        let step = Counter::first(101).0 - old.0;
+        assert_eq!(Counter(old.0 + step).count_in(101), Some(1));
+        let twice = Counter(old.0 + 2 * step);
+        assert_eq!(twice.count_in(101), None, "no window owns it");
+        let three = Counter(old.0 + 3 * step);
+        assert_eq!(three.count_in(101), None);
+        // Two requests move it back at once: below the window, not in it.
+        let back = Counter(twice.0 + 2 * (Counter::first(101).0 - twice.0));
+        assert_eq!(back.count_in(101), None);
+        assert_eq!(
+            Counter(twice.0 + Counter::first(101).0 - twice.0).count_in(101),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn counters_read_as_either_store_keeps_them() {
+        assert_eq!(Counter::read(None), Counter(0));
+        assert_eq!(Counter::read(Some(b"12")), Counter(12));
+        let sqlite = Counter::first(29_000_000).0 + 7;
+        assert_eq!(Counter::read(Some(&sqlite.to_le_bytes())), Counter(sqlite));
+        assert_eq!(Counter::read(Some(b"not a number")), Counter(0));
+    }
 
     #[test]
     fn headers_follow_the_ietf_draft() {

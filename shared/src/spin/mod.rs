@@ -166,9 +166,16 @@ pub async fn read(req: Request, limit: usize) -> Result<Incoming, Problem> {
     })
 }
 
-/// Writes an answer as a Spin response.
+/// Writes an answer as a Spin response, with its `Content-Length`: Spin's
+/// server then sends an answer whose body is ready as one write, not a head
+/// and a chunked body that a keep-alive client's delayed ACK holds up
+/// (docs/spin-http-stall.md).
 pub fn render(out: Outgoing) -> Response<String> {
+    let length = HeaderValue::from(out.body.len());
     let mut response = Response::new(out.body);
+    response
+        .headers_mut()
+        .insert(HeaderName::from_static("content-length"), length);
     *response.status_mut() =
         StatusCode::from_u16(out.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in out.headers {

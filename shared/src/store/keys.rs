@@ -18,7 +18,7 @@
 //! | `o/<org>/ptn/ledger` | [`Ledger`](crate::domain::Ledger): the organization's partners and open requests, one record to compare-and-swap |
 //! | `o/<org>/ptn/seq`, `o/<org>/ptn/<n>` | the organization's partners ([`Relationship`](crate::domain::Relationship)s as they stand) |
 //! | `o/<org>/con/seq`, `o/<org>/con/<n>` | the requests made to the organization ([`Locator`](crate::domain::Locator)s with the request id) |
-//! | `rl/<scope>/<digest of subject>/<window>` | a rate counter (deleted by the next window's first request) |
+//! | `rl/<scope>/<bucket or partner>` | a rate counter: its window and its count in one integer, reused window after window (4,096 buckets per hashed scope) |
 //! | `platform/msg/seq`, `platform/msg/<n>` | deliveries to the platform's endpoint ([`WebhookDelivery`](crate::domain::WebhookDelivery)) |
 //! | `con-loc/<request id>` | which partner owns a connection request (for the organization's side) |
 //! | `outbox/seq`, `outbox/<n>` | [`Email`](crate::domain::Email) |
@@ -111,10 +111,10 @@ pub fn platform_deliveries() -> Sequence {
     Sequence::new("platform/msg".to_string())
 }
 
-/// A rate counter: `scope`'s count for `subject` (a digest) in the window
-/// starting at `window` (Unix seconds).
-pub fn rate(scope: &str, subject: &str, window: u64) -> String {
-    format!("rl/{scope}/{subject}/{window}")
+/// A rate counter: `scope`'s for `counter` (a bucket number, or a partner
+/// id), reused window after window ([`crate::ops::Limiter`]).
+pub fn rate(scope: &str, counter: &str) -> String {
+    format!("rl/{scope}/{counter}")
 }
 
 /// The emails.

@@ -20,35 +20,38 @@ use crate::ops::{Quota, Scope};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::KeyValue;
+use crate::token::Purpose;
 use crate::view::InviteView;
 
 type Shared<S, T> = App<S, T>;
 
-/// Who is calling; a partner's request counts against its rate limit.
+/// Who is calling; a partner's request to an endpoint that `writes`
+/// counts against its rate limit (reads are limited at the edge).
 async fn caller<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
+    writes: bool,
 ) -> Result<Principal, Problem> {
     let who = app.authenticate(req.authorization()).await?;
-    if let Principal::Partner { partner_id, .. } = &who {
+    if let (true, Principal::Partner { partner_id, .. }) = (writes, &who) {
         app.limiter().count(&[(Scope::Partner, partner_id)]).await?;
     }
     Ok(who)
 }
 
-/// Counts a request to a link endpoint against the limits per client
-/// address and, when it carries one, per link token.
+/// Counts a link POST carrying `token` against the limits per client
+/// address and per link (only if the token verifies).
 async fn link_limits<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
     token: Option<&str>,
+    purpose: Purpose,
 ) -> Result<Vec<Quota>, Problem> {
+    let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
     let address = req.client_address().unwrap_or("unknown");
-    let mut subjects = vec![(Scope::Address, address)];
-    if let Some(token) = token.filter(|t| !t.is_empty()) {
-        subjects.push((Scope::Token, token));
-    }
-    app.limiter().count(&subjects).await
+    app.limiter().count_link(address, token, purpose).await
 }
 
 /// `answer` with the rate-limit headers of `quotas`.
@@ -57,15 +60,6 @@ fn with_quotas(mut answer: Outgoing, quotas: &[Quota]) -> Outgoing {
         answer.headers.extend(quota.headers());
     }
     answer
-}
-
-/// A problem as the client takes it: a page for a browser, else JSON.
-fn problem_for(req: &Incoming, problem: &Problem, about: About) -> Outgoing {
-    if req.wants_json() {
-        Outgoing::problem(problem)
-    } else {
-        problem_page(req, problem, about)
-    }
 }
 
 /// The language of a page answering `req`: the locale of the record it
@@ -128,7 +122,7 @@ pub fn no_static_answer(_: Endpoint) -> Option<Outgoing> {
 /// What a component's dispatcher gets: the app, the request, the matched
 /// endpoint and its path segments.
 macro_rules! dispatch {
-    ($(#[$doc:meta])* $name:ident, |$app:ident, $req:ident, $id:ident, $token:ident| {
+    ($(#[$doc:meta])* $name:ident, |$app:ident, $req:ident, $writes:ident, $id:ident, $token:ident| {
         $($endpoint:ident => $answer:expr,)+
     }) => {
         $(#[$doc])*
@@ -140,7 +134,8 @@ macro_rules! dispatch {
         ) -> Outgoing {
             let $id = param(params, "id");
             let $token = param(params, "token");
-            let _ = (&$id, &$token);
+            let $writes = endpoint.writes();
+            let _ = (&$id, &$token, &$writes);
             match endpoint {
                 $(Endpoint::$endpoint => $answer,)+
                 other => not_served(other),
@@ -170,16 +165,16 @@ fn not_served(endpoint: Endpoint) -> Outgoing {
 
 dispatch!(
     /// `generate-invite`'s endpoints.
-    generate_invite, |app, req, id, token| {
+    generate_invite, |app, req, writes, id, token| {
         CreateInvite => respond(201, create_invite(app, req).await),
-        ResendInvite => respond(200, async { app.invites().resend(&caller(app, req).await?, id).await }.await),
-        RevokeInvite => respond(200, async { app.invites().revoke(&caller(app, req).await?, id).await }.await),
+        ResendInvite => respond(200, async { app.invites().resend(&caller(app, req, writes).await?, id).await }.await),
+        RevokeInvite => respond(200, async { app.invites().revoke(&caller(app, req, writes).await?, id).await }.await),
     }
 );
 
 dispatch!(
     /// `redeem-invite`'s endpoints.
-    redeem_invite, |app, req, id, token| {
+    redeem_invite, |app, req, writes, id, token| {
         RegistrationPage => registration_page(app, req, token).await,
         Redeem => redeem(app, req).await,
     }
@@ -187,24 +182,24 @@ dispatch!(
 
 dispatch!(
     /// `list-invites`'s endpoints.
-    list_invites, |app, req, id, token| {
+    list_invites, |app, req, writes, id, token| {
         ListInvites => respond(
             200,
             async {
                 let status = req.query_param("status");
                 app.invites()
-                    .list(&caller(app, req).await?, status.as_deref(), page_request(req)?)
+                    .list(&caller(app, req, writes).await?, status.as_deref(), page_request(req)?)
                     .await
             }
             .await,
         ),
-        GetInvite => respond(200, async { app.invites().get(&caller(app, req).await?, id).await }.await),
+        GetInvite => respond(200, async { app.invites().get(&caller(app, req, writes).await?, id).await }.await),
         ListCustomers => respond(
             200,
             async {
                 let status = StatusFilter::parse(req.query_param("status").as_deref())?;
                 app.relationships()
-                    .customers(&caller(app, req).await?, status, page_request(req)?)
+                    .customers(&caller(app, req, writes).await?, status, page_request(req)?)
                     .await
             }
             .await,
@@ -214,7 +209,7 @@ dispatch!(
             async {
                 let status = StatusFilter::parse(req.query_param("status").as_deref())?;
                 app.relationships()
-                    .partners(&caller(app, req).await?, status, page_request(req)?)
+                    .partners(&caller(app, req, writes).await?, status, page_request(req)?)
                     .await
             }
             .await,
@@ -224,12 +219,12 @@ dispatch!(
 
 dispatch!(
     /// `connect-existing-organization`'s endpoints.
-    connect_existing_organization, |app, req, id, token| {
+    connect_existing_organization, |app, req, writes, id, token| {
         RequestConnection => respond(
             201,
             async {
                 let input: NewRequest = parse_json(req.json_body()?)?;
-                app.requests().create(&caller(app, req).await?, input).await
+                app.requests().create(&caller(app, req, writes).await?, input).await
             }
             .await,
         ),
@@ -237,14 +232,14 @@ dispatch!(
             200,
             async {
                 app.requests()
-                    .list(&caller(app, req).await?, page_request(req)?)
+                    .list(&caller(app, req, writes).await?, page_request(req)?)
                     .await
             }
             .await,
         ),
         WithdrawRequest => respond(
             200,
-            async { app.requests().withdraw(&caller(app, req).await?, id).await }.await,
+            async { app.requests().withdraw(&caller(app, req, writes).await?, id).await }.await,
         ),
         ApproveRequest => decide_request(app, req, id, true).await,
         DeclineRequest => decide_request(app, req, id, false).await,
@@ -254,14 +249,14 @@ dispatch!(
             async {
                 let status = req.query_param("status");
                 app.requests()
-                    .inbox(&caller(app, req).await?, status.as_deref(), page_request(req)?)
+                    .inbox(&caller(app, req, writes).await?, status.as_deref(), page_request(req)?)
                     .await
             }
             .await,
         ),
         PutOrganization => match async {
             let input: OrganizationInput = parse_json(req.json_body()?)?;
-            app.organizations().put(&caller(app, req).await?, id, input).await
+            app.organizations().put(&caller(app, req, writes).await?, id, input).await
         }
         .await
         {
@@ -270,31 +265,31 @@ dispatch!(
         },
         GetOrganization => respond(
             200,
-            async { app.organizations().get(&caller(app, req).await?, id).await }.await,
+            async { app.organizations().get(&caller(app, req, writes).await?, id).await }.await,
         ),
         ImportOrganizations => respond(
             200,
             async {
-                let who = caller(app, req).await?;
+                let who = caller(app, req, writes).await?;
                 app.organizations().import(&who, import_items(req)?).await
             }
             .await,
         ),
         GetRelationship => respond(
             200,
-            async { app.relationships().get(&caller(app, req).await?, id).await }.await,
+            async { app.relationships().get(&caller(app, req, writes).await?, id).await }.await,
         ),
         EndRelationship => respond(
             200,
             async {
                 let input: EndRelationship = parse_json(req.json_body()?)?;
-                app.relationships().end(&caller(app, req).await?, id, input).await
+                app.relationships().end(&caller(app, req, writes).await?, id, input).await
             }
             .await,
         ),
         ChangeRelationship => match async {
             let input: ChangeConnection = parse_json(req.json_body()?)?;
-            app.relationships().change(&caller(app, req).await?, id, input).await
+            app.relationships().change(&caller(app, req, writes).await?, id, input).await
         }
         .await
         {
@@ -334,13 +329,13 @@ fn import_items(req: &Incoming) -> Result<Vec<Result<ImportItem, String>>, Probl
 
 dispatch!(
     /// `partner-settings`'s endpoints.
-    partner_settings, |app, req, id, token| {
-        GetProfile => respond(200, async { app.partners().get(&caller(app, req).await?).await }.await),
+    partner_settings, |app, req, writes, id, token| {
+        GetProfile => respond(200, async { app.partners().get(&caller(app, req, writes).await?).await }.await),
         PutProfile => respond(
             200,
             async {
                 let update: ProfileUpdate = parse_json(req.json_body()?)?;
-                app.partners().put(&caller(app, req).await?, update).await
+                app.partners().put(&caller(app, req, writes).await?, update).await
             }
             .await,
         ),
@@ -348,20 +343,20 @@ dispatch!(
             200,
             async {
                 app.outbox()
-                    .list_deliveries(&caller(app, req).await?, page_request(req)?)
+                    .list_deliveries(&caller(app, req, writes).await?, page_request(req)?)
                     .await
             }
             .await,
         ),
         RetryDelivery => respond(
             200,
-            async { app.outbox().retry_delivery(&caller(app, req).await?, id).await }.await,
+            async { app.outbox().retry_delivery(&caller(app, req, writes).await?, id).await }.await,
         ),
         ListPlatformDeliveries => respond(
             200,
             async {
                 app.outbox()
-                    .list_platform_deliveries(&caller(app, req).await?, page_request(req)?)
+                    .list_platform_deliveries(&caller(app, req, writes).await?, page_request(req)?)
                     .await
             }
             .await,
@@ -370,7 +365,7 @@ dispatch!(
             200,
             async {
                 app.outbox()
-                    .retry_platform_delivery(&caller(app, req).await?, id)
+                    .retry_platform_delivery(&caller(app, req, writes).await?, id)
                     .await
             }
             .await,
@@ -379,20 +374,20 @@ dispatch!(
             200,
             async {
                 app.outbox()
-                    .list_emails(&caller(app, req).await?, page_request(req)?)
+                    .list_emails(&caller(app, req, writes).await?, page_request(req)?)
                     .await
             }
             .await,
         ),
         EnableWebhook => respond(
             200,
-            async { app.partners().enable_webhook(&caller(app, req).await?).await }.await,
+            async { app.partners().enable_webhook(&caller(app, req, writes).await?).await }.await,
         ),
         Dispatch => respond(
             200,
             async {
                 app.dispatcher()
-                    .dispatch(&caller(app, req).await?, req.query_param("limit").as_deref())
+                    .dispatch(&caller(app, req, writes).await?, req.query_param("limit").as_deref())
                     .await
             }
             .await,
@@ -428,7 +423,7 @@ async fn create_invite<S: KeyValue, T: Transport>(
     app: &Shared<S, T>,
     req: &Incoming,
 ) -> Result<InviteView, Problem> {
-    let who = caller(app, req).await?;
+    let who = caller(app, req, true).await?;
     let body = req.json_body()?;
     let input: CreateInvite = parse_json(body)?;
     let idempotency = req
@@ -444,12 +439,7 @@ async fn registration_page<S: KeyValue, T: Transport>(
     req: &Incoming,
     token: &str,
 ) -> Outgoing {
-    let quotas = match link_limits(app, req, Some(token)).await {
-        Ok(quotas) => quotas,
-        Err(limited) => return problem_for(req, &limited, About::Invite),
-    };
-    let preview = app.redemption().preview(token).await;
-    let answer = match preview {
+    match app.redemption().preview(token).await {
         preview if req.wants_json() => respond(200, preview),
         Ok(p) => {
             let language = page_language(req, p.locale.as_deref());
@@ -459,8 +449,7 @@ async fn registration_page<S: KeyValue, T: Transport>(
             )
         }
         Err(problem) => problem_page(req, &problem, About::Invite),
-    };
-    with_quotas(answer, &quotas)
+    }
 }
 
 /// `POST /api/invites/redeem`: JSON from clients, a form from the registration page.
@@ -471,7 +460,7 @@ async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -
     };
     let who = match req.authorization() {
         None => None,
-        Some(_) => match caller(app, req).await {
+        Some(_) => match caller(app, req, true).await {
             Ok(p) => Some(p),
             Err(problem) => return Outgoing::problem(&problem),
         },
@@ -487,7 +476,7 @@ async fn redeem<S: KeyValue, T: Transport>(app: &Shared<S, T>, req: &Incoming) -
             Err(p) => return Outgoing::problem(&p),
         },
     };
-    let quotas = match link_limits(app, req, request.token.as_deref()).await {
+    let quotas = match link_limits(app, req, request.token.as_deref(), Purpose::Invite).await {
         Ok(quotas) => quotas,
         Err(limited) if form.is_some() => {
             return Outgoing::problem_page(&limited, language, About::Invite);
@@ -540,20 +529,14 @@ async fn approval_page<S: KeyValue, T: Transport>(
     req: &Incoming,
     token: &str,
 ) -> Outgoing {
-    let quotas = match link_limits(app, req, Some(token)).await {
-        Ok(quotas) => quotas,
-        Err(limited) => return problem_for(req, &limited, About::Request),
-    };
-    let preview = app.requests().preview(token).await;
-    let answer = match preview {
+    match app.requests().preview(token).await {
         preview if req.wants_json() => respond(200, preview),
         Ok(p) => {
             let language = page_language(req, p.locale.as_deref());
             Outgoing::html(200, page::approval(language, &p, token))
         }
         Err(problem) => problem_page(req, &problem, About::Request),
-    };
-    with_quotas(answer, &quotas)
+    }
 }
 
 /// The body of a decision: the approval link's token, unless the admin's
@@ -589,7 +572,7 @@ async fn decide_request<S: KeyValue, T: Transport>(
     };
     // A decision by link token counts against the link limits.
     let quotas = match &token {
-        Some(t) => match link_limits(app, req, Some(t)).await {
+        Some(t) => match link_limits(app, req, Some(t), Purpose::Connect).await {
             Ok(quotas) => quotas,
             Err(limited) if kind == BodyKind::Form => {
                 return Outgoing::problem_page(&limited, language, About::Request);
@@ -603,7 +586,7 @@ async fn decide_request<S: KeyValue, T: Transport>(
         let authority = match (&token, req.authorization()) {
             (Some(t), _) => Authority::Link(t),
             (None, Some(_)) => {
-                principal = caller(app, req).await?;
+                principal = caller(app, req, true).await?;
                 Authority::Bearer(&principal)
             }
             (None, None) => {

@@ -36,16 +36,37 @@ fn start_limited(per_address: u32, per_token: u32, partner: u32) -> Harness {
     })
 }
 
+/// A redemption of `token` the form check refuses (422): counted, and
+/// nothing else written.
+fn refused_redemption(token: &str) -> serde_json::Value {
+    serde_json::json!({
+        "token": token,
+        "organization": {"contact": {"email": "someone.else@example.com"}}
+    })
+}
+
 #[test]
-fn a_burst_on_one_link_is_limited_per_token_and_the_limited_requests_write_nothing() {
+fn redemptions_of_one_link_are_limited_per_link_and_page_views_never_count() {
     let h = limited(1000, 3, 1000);
     h.setup_partner("p1", false);
     let invite = h.invite("p1", "ada@globex.example");
     let token = invite["token"].as_str().expect("token");
-    let path = format!("/invite/{token}");
-    for _ in 0..3 {
-        let r = h.get(&path, None);
+    let page = format!("/invite/{token}");
+    // Reads write nothing, not even a counter.
+    let before = h.whole_store();
+    for _ in 0..10 {
+        let r = h.get(&page, None);
         assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            r.header("ratelimit").is_none(),
+            "a page view is not counted"
+        );
+    }
+    assert_eq!(h.whole_store(), before, "page views wrote nothing");
+
+    for _ in 0..3 {
+        let r = h.post("/api/invites/redeem", None, &refused_redemption(token));
+        assert_eq!(r.status, 422, "{}", r.body);
         let quotas = r.header_values("ratelimit");
         assert!(
             quotas.iter().any(|v| v.starts_with("\"per-token\";r=")),
@@ -53,8 +74,8 @@ fn a_burst_on_one_link_is_limited_per_token_and_the_limited_requests_write_nothi
         );
     }
     let before = h.whole_store();
-    for _ in 0..5 {
-        let r = h.get(&path, None);
+    for _ in 0..3 {
+        let r = h.post("/api/invites/redeem", None, &refused_redemption(token));
         let p = r.problem(429);
         assert_eq!(p["type"], "urn:partner-invites:problem:too-many-requests");
         let retry: u64 = r
@@ -69,20 +90,21 @@ fn a_burst_on_one_link_is_limited_per_token_and_the_limited_requests_write_nothi
                 .is_some_and(|v| v.starts_with("\"per-token\";r=0;t="))
         );
     }
-    // The same for redemption with that token, and for the page.
-    let r = h.post(
+    // The registration form gets the limit as a page; the page itself still shows.
+    let form = format!("token={token}");
+    let r = h.request(
+        "POST",
         "/api/invites/redeem",
-        None,
-        &serde_json::json!({"token": token}),
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("accept", "text/html"),
+        ],
+        form.as_bytes(),
     );
-    r.problem(429);
-    let page = h.request("GET", &path, &[("accept", "text/html")], b"");
-    assert_eq!(page.status, 429);
-    assert_eq!(
-        page.header("content-type"),
-        Some("text/html; charset=utf-8")
-    );
-    assert!(page.header("retry-after").is_some());
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(h.get(&page, None).status, 200);
     assert_eq!(
         h.whole_store(),
         before,
@@ -91,46 +113,75 @@ fn a_burst_on_one_link_is_limited_per_token_and_the_limited_requests_write_nothi
 }
 
 #[test]
-fn one_address_is_limited_across_links_and_a_partner_across_the_api() {
+fn made_up_links_are_refused_without_counting() {
+    let h = limited(2, 2, 1000);
+    h.setup_partner("p1", false);
+    let before = h.whole_store();
+    for n in 0..20 {
+        let token = format!("pi1.k1.made-up-{n}");
+        let r = h.post(
+            "/api/invites/redeem",
+            None,
+            &serde_json::json!({"token": token}),
+        );
+        assert!(
+            (400..500).contains(&r.status) && r.status != 429,
+            "{} {}",
+            r.status,
+            r.body
+        );
+        assert_eq!(h.get(&format!("/invite/{token}"), None).status / 100, 4);
+    }
+    assert_eq!(h.whole_store(), before, "nothing counted, nothing written");
+}
+
+#[test]
+fn one_address_is_limited_across_links_and_a_partner_across_the_api_writes() {
     let h = limited(4, 1000, 6);
-    h.setup_partner("p1", false); // 1 partner request
+    h.setup_partner("p1", false); // 1 partner write
     let p1 = h.partner("p1");
     let a = h.invite("p1", "a@globex.example"); // 2
     let b = h.invite("p1", "b@globex.example"); // 3
-    for invite in [&a, &b, &a, &b] {
-        let path = format!("/invite/{}", invite["token"].as_str().expect("token"));
-        assert_eq!(h.get(&path, None).status, 200);
+    let (a, b) = (
+        a["token"].as_str().expect("token"),
+        b["token"].as_str().expect("token"),
+    );
+    for token in [a, b, a, b] {
+        let r = h.post("/api/invites/redeem", None, &refused_redemption(token));
+        assert_eq!(r.status, 422, "{}", r.body);
     }
-    let path = format!("/invite/{}", a["token"].as_str().expect("token"));
-    let r = h.get(&path, None);
+    let r = h.post("/api/invites/redeem", None, &refused_redemption(a));
     r.problem(429);
     assert_eq!(
         r.header("ratelimit-policy"),
         Some("\"per-address\";q=4;w=60")
     );
 
-    for _ in 0..3 {
-        assert_eq!(h.get("/api/invites", Some(&p1)).status, 200); // 4, 5, 6
+    // Reads are never counted.
+    for _ in 0..10 {
+        assert_eq!(h.get("/api/invites", Some(&p1)).status, 200);
+    }
+    for email in ["c@globex.example", "d@globex.example", "e@globex.example"] {
+        h.invite("p1", email); // 4, 5, 6
     }
     let before = h.whole_store();
-    let r = h.get("/api/invites", Some(&p1));
+    let r = h.post(
+        "/api/invites/generate",
+        Some(&p1),
+        &e2e::invite_body("f@globex.example"),
+    );
     r.problem(429);
     assert_eq!(
         r.header("ratelimit-policy"),
         Some("\"per-partner\";q=6;w=60")
     );
-    let r = h.post(
-        "/api/invites/generate",
-        Some(&p1),
-        &e2e::invite_body("c@globex.example"),
-    );
-    r.problem(429);
+    assert_eq!(h.get("/api/invites", Some(&p1)).status, 200);
     assert_eq!(
         h.whole_store(),
         before,
-        "the limited requests wrote nothing"
+        "the limited request and the read wrote nothing"
     );
     // Another partner is not limited by p1's use.
     h.setup_partner("p2", false);
-    assert_eq!(h.get("/api/invites", Some(&h.partner("p2"))).status, 200);
+    h.invite("p2", "a@initech.example");
 }
