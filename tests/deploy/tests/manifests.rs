@@ -195,6 +195,38 @@ fn the_trial_redis_is_a_deployment_and_a_service() {
     assert_eq!(kinds, ["Deployment", "Service"]);
 }
 
+#[test]
+fn the_edge_ingress_limits_per_address_and_routes_to_the_service() {
+    let file = "deploy/kubernetes/ingress.yaml";
+    let docs = yaml(file);
+    let ingress = one_of(&docs, "Ingress", file);
+    let limit = str_at(
+        ingress,
+        &[
+            "metadata",
+            "annotations",
+            "nginx.ingress.kubernetes.io/limit-rps",
+        ],
+    );
+    assert!(
+        limit
+            .and_then(|l| l.parse::<u32>().ok())
+            .is_some_and(|l| l > 0),
+        "{file}: page views and API reads are limited at the edge: {limit:?}"
+    );
+    let backend = &ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"];
+    let deployment = deployment_docs();
+    let service = one_of(&deployment, "Service", DEPLOYMENT_FILE);
+    assert_eq!(
+        str_at(backend, &["name"]),
+        str_at(service, &["metadata", "name"])
+    );
+    assert_eq!(
+        str_at(backend, &["port", "name"]),
+        str_at(&service["spec"]["ports"][0], &["name"])
+    );
+}
+
 /// The lowest Spin that runs these components (WASIp3, `wasi:http@0.3.0`).
 const MIN_SPIN: (u64, u64, u64) = (4, 1, 0);
 
