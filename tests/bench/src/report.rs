@@ -176,6 +176,7 @@ pub fn render(run: &Run) -> String {
         r,
         "*1 connection* is one keep-alive connection (`wrk -c1 -t1`): the latency a pooled client sees. *64* is 64 connections on 2 wrk threads: throughput. Ratios compare with the same host's baselines at the same concurrency in the same run: *÷ get* with the component that does one key-value get, *÷ hello* with hello-world. Store operations per request (from the start of the cell until the store's counters stood still for 0.4 s (at most 15 s after it), divided by wrk's answered requests: the requests wrk left in flight finish in that time and count, so a slow cell at 64 connections overstates its figure by up to 64 requests' work; the one-connection figures are exact to one request): *commits*, SQLite write transactions, read from the file header's change counter (Spin and devhost alike); *reads* and *writes*, on devhost the calls it served (a get, a get-many and a swap's read of the current value are a read each; a set, delete, increment or swap a write), on Redis the commands Redis ran (`INFO commandstats`: GET, MGET, EXISTS, KEYS, SCAN; SET, MSET, DEL, INCRBY, EVALSHA and the like; a SET inside an aborted `MULTI`/`EXEC` is not run); *EXEC*, Redis transactions (compare-and-swaps that reached their swap); *Redis conns*, connections Redis accepted (Spin opens one for every compare-and-swap). After each cell the host must answer `GET /api/capabilities` (no store) and `GET /baseline/kv-get` (one store read), each within 3 s (three tries a second apart); if it does not, the cell is marked *wedged*, with what the probes saw, and the host is restarted on the same store.\n"
     );
+    goals(&mut r, run);
     for host in &run.hosts {
         host_section(&mut r, run, host);
     }
@@ -297,6 +298,101 @@ fn host_section(r: &mut String, run: &Run, host: &HostRun) {
             r,
             "\nAt one keep-alive connection: hello-world {:.3} ms median, one key-value get {:.3} ms, a raw hyper server in this process (no Wasm, body written with its head) {:.3} ms.",
             hello.p50_ms, get.p50_ms, raw.p50_ms
+        );
+    }
+    r.push('\n');
+}
+
+/// The throughput goals on Spin with SQLite at 64 connections, as a
+/// fraction of the single-get baseline's, and the store write budgets
+/// (SQLite commits per request at one connection).
+const GOALS: [(&str, f64, f64); 7] = [
+    ("generate", 0.045, 2.0),
+    ("redeem preview", 0.3, 0.0),
+    ("redeem", 0.02, 4.0),
+    ("list page (50)", 0.3, 0.0),
+    ("relationship", 0.0, 0.0),
+    ("customers", 0.3, 0.0),
+    ("connection request", 0.0, 4.0),
+];
+
+/// One keep-alive connection on Spin with SQLite: the most a median and a
+/// 99th percentile may take, in milliseconds.
+const KEEP_ALIVE_GOAL_MS: (f64, f64) = (3.0, 10.0);
+
+fn held(ok: bool) -> &'static str {
+    if ok { "held" } else { "**missed**" }
+}
+
+/// The goals of the performance work, each held or missed with its figure.
+fn goals(r: &mut String, run: &Run) {
+    let Some(spin) = run.hosts.iter().find(|h| h.kind == Kind::SpinSqlite) else {
+        return;
+    };
+    let _ = writeln!(
+        r,
+        "### Goals on Spin
+"
+    );
+    let _ = writeln!(
+        r,
+        "Spin with SQLite: throughput at 64 connections as a fraction of the single-get baseline's (*÷ get*), store write transactions per request at one connection against the write budget, and one keep-alive connection's median and 99th percentile against {} ms and {} ms.\n",
+        KEEP_ALIVE_GOAL_MS.0, KEEP_ALIVE_GOAL_MS.1
+    );
+    let _ = writeln!(
+        r,
+        "| endpoint | ÷ get (64) | goal | | commits (1) | budget | | p50 / p99 ms (1) | |\n|---|---:|---:|---|---:|---:|---|---:|---|"
+    );
+    let get = spin.measured(GET, 64).map_or(0.0, |m| m.rps);
+    for (name, floor, budget) in GOALS {
+        let share = ratio(spin.measured(name, 64).map_or(0.0, |m| m.rps), get);
+        let commits = spin
+            .cell(name, 1)
+            .and_then(|c| c.ops.as_ref())
+            .and_then(|o| o.commits);
+        let one = spin.measured(name, 1);
+        let throughput = match (floor > 0.0, share) {
+            (false, _) => String::new(),
+            (true, Some(x)) => held(x >= floor).into(),
+            (true, None) => "n/a".into(),
+        };
+        // Within half a write of the budget: a cell's count includes its
+        // share of the work after the answers (redelivery), rounded.
+        let writes = commits.map_or("n/a", |c| held(c <= budget + 0.5));
+        let latency = one.map_or("n/a", |m| {
+            held(m.p50_ms < KEEP_ALIVE_GOAL_MS.0 && m.p99_ms < KEEP_ALIVE_GOAL_MS.1)
+        });
+        let _ = writeln!(
+            r,
+            "| {name} | {} | {} | {throughput} | {} | {budget} | {writes} | {} | {latency} |",
+            show(share, 3),
+            if floor > 0.0 {
+                format!("{floor}")
+            } else {
+                String::new()
+            },
+            show(commits, 2),
+            one.map_or(String::new(), |m| format!(
+                "{:.2} / {:.2}",
+                m.p50_ms, m.p99_ms
+            )),
+        );
+    }
+    if let Some(redis) = run.hosts.iter().find(|h| h.kind == Kind::SpinRedis) {
+        let wedged: Vec<String> = redis
+            .cells
+            .iter()
+            .filter(|c| c.wedged)
+            .map(|c| format!("{} at {}", c.name, c.connections))
+            .collect();
+        let _ = writeln!(
+            r,
+            "\nSpin with Redis, every endpoint at 64 connections and then every route still answering: {}.",
+            if wedged.is_empty() {
+                "held".to_string()
+            } else {
+                format!("**missed**, wedged after {}", wedged.join(", "))
+            }
         );
     }
     r.push('\n');
