@@ -17,7 +17,7 @@
 //! | `increment` | atomic, creates an absent counter | the only atomic way to take a new number or decide who is first on a new key; applied only to counter keys (Spin's SQLite store panics on a non-counter value) |
 //! | `get` of a counter | its value, as 8 bytes little endian (SQLite) or decimal text (Redis) | a page or a limit reads counters without the write that `increment(key, 0)` is on SQLite ([`Records::counter`]) |
 //! | compare-and-swap on an **existing** key | writes only if the value is unchanged | true on every backend; the *report* of the outcome is not trusted: Spin's Redis store reports every swap as failed today and would report a lost race as won once that is fixed, so every swap is followed by a read of the key ([`Records::update`]) |
-//! | `get-many` | one round trip when it works | Spin's Redis store fails it: [`Records::read_many`] falls back to single gets, all in flight at once; results are matched by key, not by position, since Spin's SQLite store omits absent keys |
+//! | `get-many` | one round trip when it works | Spin's Redis store fails it: [`Records::read_many`] falls back to single gets, at most [`GETS_IN_FLIGHT`] at a time (on Spin, one at a time: `SpinStore`'s calls are all synchronous, see `docs/spin-key-value.md` section 6); results are matched by key, not by position, since Spin's SQLite store omits absent keys |
 //! | `set-many` | one round trip | never its atomicity or order (the interface promises neither) |
 //!
 //! Not relied on: compare-and-swap of an **absent** key (Spin's SQLite store
@@ -139,6 +139,12 @@ pub trait KeyValue {
     async fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError>;
 }
 
+/// The most single gets [`Records::read_many`] has in flight at once when
+/// get-many fails: no request fans out an unbounded number of store calls.
+/// (`SpinStore`'s gets are synchronous, so on Spin they run one at a time
+/// whatever this is.)
+pub const GETS_IN_FLIGHT: usize = 8;
+
 /// How often [`Records::update`] retries before giving up with [`StoreError::Contended`].
 pub const MAX_CAS_ATTEMPTS: usize = 64;
 
@@ -220,14 +226,20 @@ impl<'a, S: KeyValue> Records<'a, S> {
 
     /// The values at `keys`, in order: in one round trip where the
     /// backend's get-many works, else (Spin's Redis store fails it) by single
-    /// gets, all in flight at once.
+    /// gets, at most [`GETS_IN_FLIGHT`] at a time.
     pub async fn read_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         if keys.len() > 1
             && let Ok(found) = self.kv.get_many(keys).await
         {
             return Ok(found);
         }
-        futures::future::try_join_all(keys.iter().map(|key| self.kv.get(key))).await
+        let mut found = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(GETS_IN_FLIGHT) {
+            found.extend(
+                futures::future::try_join_all(batch.iter().map(|key| self.kv.get(key))).await?,
+            );
+        }
+        Ok(found)
     }
 
     /// What `keys` hold, in order, in one round trip where the store allows.

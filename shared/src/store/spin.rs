@@ -1,7 +1,18 @@
 //! [`KeyValue`] on Spin's key-value store, through `wasi:keyvalue` (store,
-//! batch and atomics) and `spin:key-value` (whose gets are async, so that
-//! several can be in flight at once), which Spin provides for every store
-//! label listed in the component's `key_value_stores`.
+//! batch and atomics), which Spin provides for every store label listed in
+//! the component's `key_value_stores`.
+//!
+//! Every call here is a synchronous import (spin-sdk 7's `wasi:keyvalue`),
+//! and nothing here uses `spin:key-value`, whose calls are async. Spin 4.1
+//! runs a synchronous import with the instance's store held until it
+//! returns (wasmtime's `func_wrap_async`), so an async store call of the
+//! same instance that is in flight meanwhile is not polled; on the Redis
+//! store both share one connection whose request queue (50 slots, taken in
+//! turn) then fills with requests nobody sends, and every store call of the
+//! whole node waits for ever (`docs/spin-key-value.md`, section 6). With
+//! only synchronous calls an instance never has a store call in flight
+//! while it waits, so this cannot happen; the price is that an instance's
+//! store calls are made one at a time.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -13,8 +24,6 @@ use super::{KeyValue, StoreError};
 /// A Spin key-value store opened by label.
 pub struct SpinStore {
     bucket: store::Bucket,
-    /// The same store through `spin:key-value`, for gets.
-    gets: spin_sdk::key_value::Store,
     /// Set once `get-many` failed in this request (Spin's Redis store sends
     /// `KEYS`), so that the next ones fail at once, without a round trip.
     batch_fails: Cell<bool>,
@@ -24,12 +33,8 @@ impl SpinStore {
     /// Opens the store with `label` (`default` unless the manifest says otherwise).
     pub async fn open(label: &str) -> Result<SpinStore, StoreError> {
         let bucket = store::open(label).map_err(backend)?;
-        let gets = spin_sdk::key_value::Store::open(label)
-            .await
-            .map_err(|e| StoreError::Backend(format!("{e:?}")))?;
         Ok(SpinStore {
             bucket,
-            gets,
             batch_fails: Cell::new(false),
         })
     }
@@ -46,11 +51,10 @@ fn backend(e: store::Error) -> StoreError {
 impl KeyValue for SpinStore {
     type Cas = atomics::Cas;
 
+    /// A synchronous `wasi:keyvalue` get, never `spin:key-value`'s async one
+    /// (see the module documentation).
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.gets
-            .get(key)
-            .await
-            .map_err(|e| StoreError::Backend(format!("{e:?}")))
+        self.bucket.get(key).map_err(backend)
     }
 
     /// One `get-many`. Values are matched to keys by name: Spin's SQLite
