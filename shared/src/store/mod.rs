@@ -101,8 +101,9 @@ pub trait Journal {
 
 /// The primitives a key-value backend gives.
 ///
-/// Components run one request per instance on a single thread, so futures
-/// need not be `Send`.
+/// A component instance runs on a single thread (Spin hands it up to 16
+/// requests at once, interleaved at their awaits), so futures need not be
+/// `Send`.
 #[allow(async_fn_in_trait)]
 pub trait KeyValue {
     /// A handle from [`KeyValue::cas_begin`], consumed by [`KeyValue::cas_swap`].
