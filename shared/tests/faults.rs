@@ -20,14 +20,15 @@ use support::invariants::contents;
 use support::scenarios::*;
 use support::*;
 
-/// Writes the operation makes when nothing goes wrong.
+/// Fault points (single writes, each entry of a batch its own) the
+/// operation passes when nothing goes wrong.
 fn writes_of(op: Op) -> usize {
     let w = World::relayed();
     let c = setup(&w);
     let faulty = FaultyStore::new(&w.store, None);
     let app = w.app_on(&faulty);
     block_on(run(&app, op, &c)).unwrap_or_else(|p| panic!("{op:?} unhindered: {p}"));
-    faulty.writes()
+    faulty.points()
 }
 
 /// The world [`setup`] leaves, and what the checks compare with.

@@ -331,13 +331,19 @@ impl Fault {
 }
 
 /// A store that injects one [`Fault`] at the `k`-th write it is asked to do.
-/// Writes are `set`, each entry of `set_many`, `delete`, `increment` and
-/// `cas_swap`; reads are never faulted, but after [`Fault::StopBefore`] they
-/// fail too.
+/// Fault points are `set`, each entry of `set_many` and `delete_many`,
+/// `delete`, `increment` and `cas_swap`, so a batch can be cut in the middle
+/// (the interface promises no atomicity); reads are never faulted, but after
+/// [`Fault::StopBefore`] they fail too.
+///
+/// It also counts write calls as Spin's SQLite store commits them, one
+/// transaction each, a `set_many` or `delete_many` once
+/// ([`FaultyStore::writes`]): the unit of a request's write budget.
 #[derive(Debug)]
 pub struct FaultyStore<S> {
     inner: S,
     fault: Option<Fault>,
+    points: AtomicUsize,
     writes: AtomicUsize,
     stopped: AtomicBool,
 }
@@ -365,19 +371,33 @@ impl<S: KeyValue> FaultyStore<S> {
         FaultyStore {
             inner,
             fault,
+            points: AtomicUsize::new(0),
             writes: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
         }
     }
 
-    /// How many writes were asked for so far.
+    /// How many write calls were asked for so far, a `set_many` or
+    /// `delete_many` counting once: the store transactions (each fsync'd on
+    /// Spin's SQLite store) the request costs.
     pub fn writes(&self) -> usize {
         self.writes.load(Ordering::SeqCst)
     }
 
+    /// How many fault points (single writes, each entry of a batch its
+    /// own) were passed so far: the `k` a [`Fault`] can be placed at.
+    pub fn points(&self) -> usize {
+        self.points.load(Ordering::SeqCst)
+    }
+
     /// Whether the fault was reached.
     pub fn fired(&self) -> bool {
-        self.fault.is_some_and(|f| self.writes() >= f.at())
+        self.fault.is_some_and(|f| self.points() >= f.at())
+    }
+
+    /// One write call begins (a batch counts once).
+    fn call(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
     }
 
     fn alive(&self) -> Result<(), StoreError> {
@@ -390,7 +410,7 @@ impl<S: KeyValue> FaultyStore<S> {
 
     fn next_write(&self) -> Result<Fate, StoreError> {
         self.alive()?;
-        let k = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        let k = self.points.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(match self.fault {
             Some(f) if f.at() == k => match f {
                 Fault::StopBefore(_) => {
@@ -436,30 +456,36 @@ impl<S: KeyValue> KeyValue for FaultyStore<S> {
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.call();
         self.write(async || self.inner.set(key, value).await).await
     }
 
     async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.call();
         // Entry by entry, so a batch can be cut in the middle.
         for (key, value) in entries {
-            self.set(key, value).await?;
+            self.write(async || self.inner.set(key, value).await)
+                .await?;
         }
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.call();
         self.write(async || self.inner.delete(key).await).await
     }
 
     async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.call();
         // Key by key, so a batch can be cut in the middle.
         for key in keys {
-            self.delete(key).await?;
+            self.write(async || self.inner.delete(key).await).await?;
         }
         Ok(())
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.call();
         match self.next_write()? {
             Fate::Stop => Err(stopped()),
             Fate::Fail => Err(injected()),
@@ -477,6 +503,7 @@ impl<S: KeyValue> KeyValue for FaultyStore<S> {
     }
 
     async fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError> {
+        self.call();
         match self.next_write()? {
             Fate::Stop => Err(stopped()),
             Fate::Fail => Err(injected()),
@@ -602,6 +629,25 @@ mod tests {
             assert!(f.get("a").await.is_err(), "the request is over");
             assert_eq!(s.snapshot().len(), 1);
             assert!(f.fired());
+            assert_eq!((f.writes(), f.points()), (2, 2));
+        });
+    }
+
+    #[test]
+    fn a_batch_is_one_write_and_a_fault_point_per_entry() {
+        block_on(async {
+            let s = MemoryStore::new();
+            let f = FaultyStore::new(&s, None);
+            let batch = [
+                ("a".to_string(), b"1".to_vec()),
+                ("b".into(), b"2".to_vec()),
+            ];
+            f.set_many(&batch).await.expect("set_many");
+            f.delete_many(&["a".into(), "b".into()])
+                .await
+                .expect("delete_many");
+            f.increment("n", 3).await.expect("increment");
+            assert_eq!((f.writes(), f.points()), (3, 5));
         });
     }
 
