@@ -37,10 +37,10 @@ const LIMITER: usize = 1;
 /// `store` for why each write is there).
 const BUDGETS: [(Op, usize, usize); 9] = [
     (Op::Generate, 2, 9),
-    (Op::RedeemNew, 4, 11),
-    (Op::RedeemExisting, 4, 11),
+    (Op::RedeemNew, 4, 10),
+    (Op::RedeemExisting, 4, 10),
     (Op::Request, 4, 10),
-    (Op::Approve, 4, 11),
+    (Op::Approve, 4, 10),
     (Op::End, 4, 8),
     (Op::ChangeDown, 4, 7),
     (Op::AskChange, 4, 12),

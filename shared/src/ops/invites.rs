@@ -433,12 +433,19 @@ impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
         };
         let app = self.app;
         let mut adopted = None;
+        // The list entries (and a new organization) go in one write with the
+        // deliveries' outcomes.
+        let mut writes = Writes::new();
         if let Some(connect) = &intent.connect {
-            adopted = app.relationships().connect(connect).await?;
+            adopted = app.relationships().connect(connect, &mut writes).await?;
         }
         let emails = match items {
-            Some(items) => app.outbox().deliver(items, profile).await?,
-            None => app.outbox().deliver_keys(&intent.deliver).await?,
+            Some(items) => app.outbox().deliver_with(items, profile, writes).await?,
+            None => {
+                app.outbox()
+                    .deliver_keys_with(&intent.deliver, writes)
+                    .await?
+            }
         };
         let id = invite.id.clone();
         let settled = app

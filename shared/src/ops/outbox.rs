@@ -327,6 +327,18 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
         items: Vec<Prepared>,
         profile: Option<&PartnerProfile>,
     ) -> Result<Vec<Email>, Problem> {
+        self.deliver_with(items, profile, Writes::new()).await
+    }
+
+    /// [`deliver`](Self::deliver), writing the items in one batch with
+    /// `writes`: other idempotent writes a commit owes (its list entries),
+    /// so that what follows a commit costs the store one transaction.
+    pub(crate) async fn deliver_with(
+        &self,
+        items: Vec<Prepared>,
+        profile: Option<&PartnerProfile>,
+        mut writes: Writes,
+    ) -> Result<Vec<Email>, Problem> {
         let records = self.app.records();
         let mut profiles = Profiles::new(profile);
         let (mut queued, mut rest): (Vec<Prepared>, Vec<Prepared>) = items
@@ -337,7 +349,6 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
             gone.extend(self.attempt(item, &mut profiles).await?);
         }
         self.schedule(queued.iter()).await?;
-        let mut writes = Writes::new();
         for item in &queued {
             item.stage(records, &mut writes)?;
         }
@@ -356,11 +367,22 @@ impl<S: KeyValue, T: Transport> Outbox<'_, S, T> {
     /// Delivers the items at `keys` that are still queued (for a request
     /// finishing another's commit).
     pub(crate) async fn deliver_keys(&self, keys: &[String]) -> Result<Vec<Email>, Problem> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let items = self.read(keys).await?.into_iter().flatten().collect();
-        self.deliver(items, None).await
+        self.deliver_keys_with(keys, Writes::new()).await
+    }
+
+    /// [`deliver_keys`](Self::deliver_keys), writing the items in one batch
+    /// with `writes` (see [`deliver_with`](Self::deliver_with)).
+    pub(crate) async fn deliver_keys_with(
+        &self,
+        keys: &[String],
+        writes: Writes,
+    ) -> Result<Vec<Email>, Problem> {
+        let items = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.read(keys).await?.into_iter().flatten().collect()
+        };
+        self.deliver_with(items, None, writes).await
     }
 
     /// The items at `keys`, in order (`None` where there is none).

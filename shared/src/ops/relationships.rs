@@ -198,35 +198,35 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
     }
 
     /// Brings a committed relationship into being: registers the
-    /// organization when the commit creates one (its ledger first, so an
-    /// organization that can be read always has one), or enters the
-    /// relationship in the organization's ledger; then lists it on both
-    /// sides. Idempotent. When the ledger shows the pair connected by another
-    /// commit meanwhile, this one joins that relationship: its slots are
-    /// deleted and the answer is the relationship it joined.
+    /// organization when the commit creates one (its ledger first, written
+    /// now, so an organization that can be read always has one), or enters
+    /// the relationship in the organization's ledger; then stages its list
+    /// entries (and a new organization) into `writes`, for the caller to
+    /// write with the rest of what the commit owes. Idempotent. When the
+    /// ledger shows the pair connected by another commit meanwhile, this one
+    /// joins that relationship: its slots are deleted and the answer is the
+    /// relationship it joined.
     pub(crate) async fn connect(
         &self,
         connect: &Connect,
+        writes: &mut Writes,
     ) -> Result<Option<RelationshipId>, Problem> {
         let records = self.app.records();
         let r = &connect.relationship;
         let organization_key = keys::organization(r.organization_id.as_str());
         let ledger_key = keys::ledger(r.organization_id.as_str());
-        let mut writes = Writes::new();
         if let Some(organization) = &connect.organization {
-            let registered = records.get::<Organization>(&organization_key).await?;
-            if registered.is_none() {
-                records.stage(
-                    &mut writes,
-                    ledger_key,
-                    &Ledger::with(&r.partner_id, r.id.clone()),
-                )?;
+            if records
+                .get::<Organization>(&organization_key)
+                .await?
+                .is_none()
+            {
+                records
+                    .put(&ledger_key, &Ledger::with(&r.partner_id, r.id.clone()))
+                    .await?;
+                records.stage(writes, organization_key, organization)?;
             }
-            self.stage_listed(&mut writes, r, connect.slots())?;
-            records.put_all(writes).await?;
-            if registered.is_none() {
-                records.put(&organization_key, organization).await?;
-            }
+            self.stage_listed(writes, r, connect.slots())?;
             return Ok(None);
         }
         let enter = async || {
@@ -256,8 +256,7 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
                 Ok(Some(existing))
             }
             None => {
-                self.stage_listed(&mut writes, r, connect.slots())?;
-                records.put_all(writes).await?;
+                self.stage_listed(writes, r, connect.slots())?;
                 Ok(None)
             }
         }

@@ -482,12 +482,18 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             return Ok(record);
         }
         let mut joined = None;
+        // The list entries go in one write with the deliveries' outcomes.
+        let mut writes = Writes::new();
         if let Some(connect) = &intent.connect {
-            joined = app.relationships().connect(connect).await?;
+            joined = app.relationships().connect(connect, &mut writes).await?;
         }
         match items {
-            Some(items) => app.outbox().deliver(items, profile).await?,
-            None => app.outbox().deliver_keys(&intent.deliver).await?,
+            Some(items) => app.outbox().deliver_with(items, profile, writes).await?,
+            None => {
+                app.outbox()
+                    .deliver_keys_with(&intent.deliver, writes)
+                    .await?
+            }
         };
         let id = record.id.clone();
         app.records()
