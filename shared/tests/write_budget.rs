@@ -43,7 +43,7 @@ const BUDGETS: [(Op, usize, usize); 9] = [
     (Op::Approve, 4, 10),
     (Op::End, 4, 8),
     (Op::ChangeDown, 4, 7),
-    (Op::AskChange, 4, 12),
+    (Op::AskChange, 4, 11),
     (Op::ApproveChange, 4, 9),
 ];
 

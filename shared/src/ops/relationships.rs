@@ -570,13 +570,29 @@ impl<S: KeyValue, T: Transport> Relationships<'_, S, T> {
         stamp: &Stamp,
         event: impl FnOnce(&Relationship) -> Result<Option<(EventType, serde_json::Value)>, Problem>,
     ) -> Result<Relationship, Problem> {
+        self.transition_with(Writes::new(), r, profile, change, stamp, event)
+            .await
+    }
+
+    /// [`transition`](Self::transition), writing `prepared` (another
+    /// record's pre-commit writes that this commit decides) in its batch of
+    /// pre-commit writes: nothing is written if the change is refused first.
+    pub(crate) async fn transition_with(
+        &self,
+        prepared: Writes,
+        r: Relationship,
+        profile: Option<PartnerProfile>,
+        change: Change,
+        stamp: &Stamp,
+        event: impl FnOnce(&Relationship) -> Result<Option<(EventType, serde_json::Value)>, Problem>,
+    ) -> Result<Relationship, Problem> {
         let app = self.app;
         let records = app.records();
         let key = keys::relationship(r.id.as_str());
         let mut next = r.clone();
         next.apply(&change, stamp)?;
         let mut items: Vec<Prepared> = Vec::new();
-        let mut writes = Writes::new();
+        let mut writes = prepared;
         let event = event(&next)?;
         // The event is the partner's: a profile read with the record is used
         // only if it is that partner's.

@@ -205,7 +205,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         }
 
         let records = app.records();
-        let (key, record, items) = self
+        let (key, record, items, prepared) = self
             .propose(
                 caller,
                 &profile,
@@ -215,6 +215,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
                 None,
             )
             .await?;
+        records.put_all(prepared).await?;
 
         // The commit: the ledger enters the request as the pair's open one.
         let open = OpenRequest {
@@ -270,9 +271,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         Ok(RequestView::new(&record, app.now()))
     }
 
-    /// Writes a new request `proposed` (shown nowhere) with its approval
+    /// Stages a new request `proposed` (shown nowhere) with its approval
     /// email and `connection.requested` event queued, its locator and its
-    /// entry in the organization's list: everything its commit will refer to.
+    /// entry in the organization's list: everything its commit will refer
+    /// to, for the caller to write (with what else its commit refers to) in
+    /// one batch.
     async fn propose(
         &self,
         caller: &Principal,
@@ -281,7 +284,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         connection: ConnectionType,
         locale: Option<String>,
         change: Option<ChangeOf>,
-    ) -> Result<(String, ConnectionRequest, Vec<Prepared>), Problem> {
+    ) -> Result<(String, ConnectionRequest, Vec<Prepared>, Writes), Problem> {
         let app = self.app;
         let partner = caller.partner_id()?;
         let org_id = &organization.id;
@@ -350,8 +353,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             },
         )?;
         app.outbox().watch(&mut writes, &items).await?;
-        records.put_all(writes).await?;
-        Ok((key, record, items))
+        Ok((key, record, items, writes))
     }
 
     /// Asks the customer admin to approve a change of `relationship`'s
@@ -378,7 +380,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             relationship_id: relationship.id.clone(),
             from: relationship.connection,
         };
-        let (key, record, items) = self
+        let (key, record, items, prepared) = self
             .propose(
                 caller,
                 &profile,
@@ -394,9 +396,11 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
             expires_at: record.expires_at,
         });
         let stamp = app.stamp(caller.actor());
+        // The request is written with the relationship's placeholders, in
+        // one batch before the relationship's commit.
         let asked = app
             .relationships()
-            .transition(relationship, None, ask, &stamp, |_| Ok(None))
+            .transition_with(prepared, relationship, None, ask, &stamp, |_| Ok(None))
             .await;
         self.open(&key, record, items, &profile, asked.map(drop))
             .await
