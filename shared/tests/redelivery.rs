@@ -277,3 +277,22 @@ fn a_piggyback_reads_a_few_entries_however_busy_the_minute() {
     let index = contents(&w.store.snapshot()).due;
     assert!(index.is_empty(), "{} entries left", index.len());
 }
+
+#[test]
+fn a_piggyback_leaves_spent_index_entries_to_the_dispatch_calls() {
+    let w = world();
+    for _ in 0..3 {
+        invite(&w);
+    }
+    // A minute on, the commits' index entries are due to be looked at: their
+    // items were all delivered, so nothing is due.
+    w.clock.advance(61);
+    let faulty = FaultyStore::new(&w.store, None);
+    block_on(w.app_on(&faulty).dispatcher().piggyback()).expect("piggyback");
+    assert_eq!(faulty.writes(), 0, "a piggyback with nothing due wrote");
+    assert_eq!(contents(&w.store.snapshot()).due.len(), 3);
+    // The dispatch calls delete them.
+    dispatch(&w);
+    let index = contents(&w.store.snapshot()).due;
+    assert!(index.is_empty(), "{} entries left", index.len());
+}

@@ -88,6 +88,11 @@ struct Budget {
     /// from its start: a piggyback's, so that the writing requests of a busy
     /// minute share its entries instead of all reading the same ones.
     sampled: bool,
+    /// Whether spent entries are deleted. A piggyback leaves them to the
+    /// dispatch calls: deleting one is bookkeeping, and every write after an
+    /// answer costs the node a store transaction (a spent entry read again
+    /// costs a read).
+    tidies: bool,
 }
 
 /// The most index entries a dispatch call reads per minute.
@@ -117,6 +122,7 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
                 minutes: MINUTES_PER_CALL,
                 entries: ENTRIES_PER_MINUTE,
                 sampled: false,
+                tidies: true,
             },
             true,
         )
@@ -127,7 +133,9 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
     /// attempt, among a few entries of each of the last minutes of the index
     /// (where an item's entry is when it falls due); the rest, and older
     /// minutes, are the dispatch calls'. Bounded, so that under load every
-    /// write does not read a busy minute's every entry.
+    /// write does not read a busy minute's every entry; and it writes only
+    /// for what is due (an attempt, a rescue), leaving spent entries to the
+    /// dispatch calls.
     pub async fn piggyback(&self) -> Result<DispatchReport, Problem> {
         self.run(
             Budget {
@@ -136,6 +144,7 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
                 minutes: 2 * SKEW,
                 entries: PIGGYBACK_ENTRIES,
                 sampled: true,
+                tidies: false,
             },
             false,
         )
@@ -235,9 +244,11 @@ impl<S: KeyValue, T: Transport> Dispatcher<'_, S, T> {
                     left = true;
                 }
             }
-            records.release(&settled).await?;
+            if budget.tidies {
+                records.release(&settled).await?;
+            }
         }
-        Ok(!left)
+        Ok(!left && budget.tidies)
     }
 
     /// Whether the call may start no more attempts: it made as many as it
