@@ -38,6 +38,20 @@
 //! record, before the read-back; (3) carries the intent out with
 //! idempotent writes and clears it. Any later request that meets an intent,
 //! or a placeholder naming one, finishes it ([`crate::ops::App::finish`]).
+//!
+//! # What a write costs
+//!
+//! On Spin's default SQLite store every write call (`set`, `delete`,
+//! `increment`, a swap; a `set-many` or `delete-many` once) is its own
+//! fsync'd transaction under one lock per node, about 1,100 a second: a
+//! writing request's cost is its number of write calls, not of keys. A
+//! committing operation therefore makes, in this order: one increment per
+//! sequence it adds to (all its slots of one sequence from one increment,
+//! [`Sequence::take`]), one `set-many` of everything its commit refers to,
+//! the commit, the swaps of shared records it must enter (an
+//! organization's ledger), one `set-many` of what follows (list entries and
+//! its deliveries' outcomes), and the swap that clears its intent.
+//! `tests/write_budget.rs` counts each operation's writes.
 
 pub mod keys;
 pub mod record;
