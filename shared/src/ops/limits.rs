@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use super::App;
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{KeyValue, keys};
+use crate::store::{KeyValue, keys, record};
 use crate::token::Purpose;
 
 /// The length of a window, in seconds.
@@ -116,17 +116,10 @@ impl Counter {
             .then(|| (self.0 - start) as u64)
     }
 
-    /// Reads a counter as the store keeps it: decimal digits (Redis) or a
-    /// little-endian `i64` (SQLite; its top byte is never a digit here).
-    /// Nothing, or anything else, is a counter at zero.
+    /// Reads a counter as the store keeps it ([`record::counter`]); nothing,
+    /// or what is not a counter, is a counter at zero.
     fn read(bytes: Option<&[u8]>) -> Counter {
-        let parsed = bytes.and_then(|b| {
-            std::str::from_utf8(b)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .or_else(|| <[u8; 8]>::try_from(b).ok().map(i64::from_le_bytes))
-        });
-        Counter(parsed.unwrap_or(0))
+        Counter(bytes.and_then(record::counter).unwrap_or(0))
     }
 }
 

@@ -220,13 +220,13 @@ pub async fn serve(
                 // store calls do not hold the instance while the answer's
                 // body is on its way.
                 spin_sdk::wasip3::spawn(async move {
-                    spin_sdk::wasip3::clocks::monotonic_clock::wait_for(AFTER_ANSWER_NS).await;
+                    pause(AFTER_ANSWER_NS).await;
                     if let Err(problem) = app.dispatcher().piggyback().await {
                         eprintln!("redelivery after the answer: {}", problem.detail);
                     }
                 });
             }
-            settle().await;
+            pause(SETTLE_NS).await;
             render(answer)
         }
         Err(problem) => render(Outgoing::problem(&problem)),
@@ -234,20 +234,20 @@ pub async fn serve(
 }
 
 /// How long an answer waits after its last store call, in nanoseconds.
+/// Spin runs a store call with the instance's task off tokio's worker
+/// threads (its SQLite store in `block_in_place`), and an answer sent from
+/// there reaches the connection's task before its body: hyper writes the
+/// head alone and a keep-alive client's delayed ACK holds the body for
+/// 40 ms. An answer sent after a timer wakes the task is written whole:
+/// 43 ms to 1.4 ms at one connection (docs/spin-http-stall.md). A zero wait
+/// does not help: it ends without leaving the task.
 const SETTLE_NS: u64 = 100_000;
 
 /// How long the work after an answer waits before its first store call,
 /// in nanoseconds: until the answer's body has left.
 const AFTER_ANSWER_NS: u64 = 2_000_000;
 
-/// Waits a moment on the host's clock before answering. Spin runs a store
-/// call with the instance's task off tokio's worker threads (its SQLite
-/// store in `block_in_place`), and an answer sent from there reaches the
-/// connection's task before its body: hyper writes the head alone and a
-/// keep-alive client's delayed ACK holds the body for 40 ms. An answer sent
-/// after a timer wakes the task is written whole: 43 ms to 1.4 ms at one
-/// connection (docs/spin-http-stall.md). A zero wait does not help: it
-/// ends without leaving the task.
-async fn settle() {
-    spin_sdk::wasip3::clocks::monotonic_clock::wait_for(SETTLE_NS).await;
+/// Waits `nanoseconds` on the host's clock.
+async fn pause(nanoseconds: u64) {
+    spin_sdk::wasip3::clocks::monotonic_clock::wait_for(nanoseconds).await;
 }

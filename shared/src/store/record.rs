@@ -66,19 +66,23 @@ pub fn encode<T: Serialize>(value: &T, nonce: &str) -> Result<Vec<u8>, StoreErro
     Ok(out)
 }
 
-/// A counter's value as either Spin store writes it (8 bytes little endian
-/// on SQLite, decimal text on Redis), read without the increment that would
-/// create it. What is not a counter reads as `u64::MAX`.
+/// A counter as either Spin store writes it (8 bytes little endian on
+/// SQLite, decimal text on Redis); `None` for what is not one.
+pub fn counter(bytes: &[u8]) -> Option<i64> {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+        std::str::from_utf8(bytes).ok()?.parse().ok()
+    } else {
+        <[u8; 8]>::try_from(bytes).ok().map(i64::from_le_bytes)
+    }
+}
+
+/// A counter's value ([`counter`]), read without the increment that would
+/// create it: none is 0, a negative one 0, what is not a counter `u64::MAX`.
 pub fn counter_value(bytes: Option<&[u8]>) -> u64 {
     match bytes {
         None => 0,
-        Some(b) if !b.is_empty() && b.iter().all(u8::is_ascii_digit) => std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(u64::MAX),
-        Some(b) => <[u8; 8]>::try_from(b)
-            .map(|raw| i64::from_le_bytes(raw).max(0) as u64)
-            .unwrap_or(u64::MAX),
+        Some(b) => counter(b).map_or(u64::MAX, |v| v.max(0) as u64),
     }
 }
 

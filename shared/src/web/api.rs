@@ -47,7 +47,7 @@ async fn link_limits<S: KeyValue, T: Transport>(
     token: Option<&str>,
     purpose: Purpose,
 ) -> Result<Vec<Quota>, Problem> {
-    let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+    let Some(token) = token else {
         return Ok(Vec::new());
     };
     let address = req.client_address().unwrap_or("unknown");

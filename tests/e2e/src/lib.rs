@@ -487,8 +487,8 @@ impl Harness {
     }
 
     /// Every key and value in the store but the rate counters (`rl/...`),
-    /// which every request to a limited endpoint updates: what "a rejected
-    /// request writes nothing" is about.
+    /// which every counted request updates (link POSTs, the API's writes):
+    /// what "a rejected request writes nothing" is about.
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
         let mut all = self.kv_snapshot();
         all.retain(|k, _| !k.starts_with("rl/"));
