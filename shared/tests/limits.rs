@@ -89,3 +89,41 @@ fn a_counter_starts_again_in_each_window_even_with_a_scope_off() {
     assert_eq!(quotas[0].remaining, 2);
     assert_eq!(counters(&w).len(), 1, "the same counter, moved on");
 }
+
+#[test]
+fn a_counter_counts_in_strides_below_half_its_limit_and_each_request_above() {
+    let w = World::new();
+    let mut app = w.app();
+    let limit = 6_400;
+    app.config.limits = Limits {
+        partner: limit,
+        ..Limits::default()
+    };
+    let subjects = [(Scope::Partner, "p1")];
+    w.store.start_trace();
+    let mut counted = 0u32;
+    let mut first_half_writes = 0;
+    while block_on(app.limiter().count(&subjects)).is_ok() {
+        counted += 1;
+        if counted == limit / 3 {
+            first_half_writes = w
+                .store
+                .take_trace()
+                .iter()
+                .filter(|t| t.starts_with("increment"))
+                .count();
+        }
+        assert!(counted <= 2 * limit, "never refused");
+    }
+    assert!(
+        (limit * 8 / 10..=limit * 12 / 10).contains(&counted),
+        "{counted} requests let through for a limit of {limit}"
+    );
+    // A third of the limit is 2,133 requests: about 21 writes in strides of
+    // 100, where counting each would be 2,133.
+    assert!(
+        (5..=60).contains(&first_half_writes),
+        "{first_half_writes} writes for {} requests",
+        limit / 3
+    );
+}

@@ -6,8 +6,15 @@
 //! are left to the edge in front of Spin (README, Rate limits). A link that
 //! does not verify is not counted: its request is refused without writing.
 //!
-//! Each counted scope costs one store write, an increment. Addresses and
-//! links are hashed into [`BUCKETS`] counters per scope, partners each have
+//! A counted request costs at most one store write a scope, an increment,
+//! and usually none: a limit only has to be exact near itself. Below half
+//! its limit a counter counts in strides ([`stride`]): a request adds the
+//! stride with a chance of one in the stride and writes nothing otherwise,
+//! so the count stays right on average (its spread at half the limit is
+//! about a tenth of the limit) while a write is spent on one request in a
+//! stride. From half the limit on, every request adds one. With the default
+//! limits that is one write in 156 API writes and about one in 11
+//! redemptions, instead of one and two. Addresses and links are hashed into [`BUCKETS`] counters per scope, partners each have
 //! their own (one busy partner must not spend another's quota), and a
 //! counter is reused window after window: its value carries the window it
 //! counts ([`Counter`]), and the first request of a new window moves it on
@@ -33,6 +40,16 @@ pub const WINDOW: u64 = 60;
 /// Counters per hashed scope (addresses, links): subjects sharing one share
 /// its quota, one chance in this many for any two.
 pub const BUCKETS: u64 = 4096;
+
+/// Below half its limit, a counter moves in about `STRIDES / 2` strides.
+pub const STRIDES: u64 = 64;
+
+/// How many requests a counted request stands for while its counter is
+/// below half the limit: 1 (every request counted) for limits under
+/// [`STRIDES`] times 2.
+pub fn stride(limit: u32) -> u64 {
+    (u64::from(limit) / STRIDES).max(1)
+}
 
 /// How many requests a window allows, per scope; 0 turns a scope off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +108,8 @@ impl Scope {
 
 /// A counter's value: the window it counts and its count in one integer,
 /// `2 * window * SPAN + count`, so that one atomic increment either adds
-/// one (same window) or moves it to a new window with a count of one (by
-/// the difference). Windows are two spans apart: two requests that move
+/// to the count (same window) or moves it to a new window with a count
+/// (by the difference). Windows are two spans apart: two requests that move
 /// the same counter at once overshoot into an odd span, which no window
 /// owns, so the next request moves it again instead of reading a count
 /// that was never made.
@@ -103,14 +120,15 @@ struct Counter(i64);
 const SPAN: i64 = 1 << 32;
 
 impl Counter {
-    /// A window's first request.
-    fn first(window: u64) -> Counter {
-        Counter(i64::try_from(window).unwrap_or(i64::MAX / SPAN / 4) * 2 * SPAN + 1)
+    /// `count` requests in `window`.
+    fn at(window: u64, count: u64) -> Counter {
+        let start = i64::try_from(window).unwrap_or(i64::MAX / SPAN / 4) * 2 * SPAN;
+        Counter(start + i64::try_from(count).unwrap_or(SPAN - 1).min(SPAN - 1))
     }
 
     /// The count in `window`, or `None` if it counts another window.
     fn count_in(self, window: u64) -> Option<u64> {
-        let start = Counter::first(window).0 - 1;
+        let start = Counter::at(window, 0).0;
         (start..start + SPAN)
             .contains(&self.0)
             .then(|| (self.0 - start) as u64)
@@ -187,7 +205,8 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
     /// Counts one request against each `(scope, subject)` (a subject is an
     /// address, a link's record or a partner id): the quotas as they stand,
     /// or a 429 naming the first limit reached, with its headers. A refused
-    /// request writes nothing; a counted one writes one increment a scope.
+    /// request writes nothing; a counted one writes at most one increment a
+    /// scope (none, mostly, below half a limit: [`stride`]).
     pub async fn count(&self, subjects: &[(Scope, &str)]) -> Result<Vec<Quota>, Problem> {
         let limits = self.app.config.limits;
         let now = self.app.now();
@@ -215,35 +234,54 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
         let mut steps = Vec::with_capacity(counted.len());
         for ((scope, limit, _), value) in counted.iter().zip(&found) {
             let current = Counter::read(value.as_deref());
-            let step = match current.count_in(window) {
-                Some(used) if used >= u64::from(*limit) => {
-                    let quota = Quota {
-                        scope: *scope,
-                        limit: *limit,
-                        remaining: 0,
-                        reset,
-                    };
-                    return Err(Problem::new(
-                        ProblemKind::TooManyRequests,
-                        format!(
-                            "too many requests ({} a minute {}); retry in {reset} seconds",
-                            limit,
-                            scope.name().replace('-', " ")
-                        ),
-                    )
-                    .with_headers(quota.headers()));
-                }
-                Some(_) => 1,
-                // Moves the counter to this window, at one.
-                None => Counter::first(window).0.saturating_sub(current.0),
+            let used = current.count_in(window);
+            if used.is_some_and(|used| used >= u64::from(*limit)) {
+                let quota = Quota {
+                    scope: *scope,
+                    limit: *limit,
+                    remaining: 0,
+                    reset,
+                };
+                return Err(Problem::new(
+                    ProblemKind::TooManyRequests,
+                    format!(
+                        "too many requests ({} a minute {}); retry in {reset} seconds",
+                        limit,
+                        scope.name().replace('-', " ")
+                    ),
+                )
+                .with_headers(quota.headers()));
+            }
+            let used = used.unwrap_or(0);
+            // Below half the limit, one request in a stride adds the
+            // stride; from half on, each adds one.
+            let stride = stride(*limit);
+            let weight = if 2 * (used + stride) <= u64::from(*limit) {
+                stride
+            } else {
+                1
             };
-            steps.push(step);
+            let step = if !self.app.random.u64().is_multiple_of(weight) {
+                None
+            } else if current.count_in(window).is_some() {
+                Some(weight as i64)
+            } else {
+                // Moves the counter to this window, at the weight.
+                Some(Counter::at(window, weight).0.saturating_sub(current.0))
+            };
+            steps.push((used, step));
         }
         let mut answer = Vec::with_capacity(counted.len());
-        for ((scope, limit, key), step) in counted.into_iter().zip(steps) {
-            let after = Counter(records.kv().increment(&key, step).await?);
-            // A counter two requests moved at once reads as one used.
-            let used = after.count_in(window).unwrap_or(1);
+        for ((scope, limit, key), (used, step)) in counted.into_iter().zip(steps) {
+            let used = match step {
+                None => used,
+                Some(step) => {
+                    let after = Counter(records.kv().increment(&key, step).await?);
+                    // A counter two requests moved at once reads as the
+                    // count this one made.
+                    after.count_in(window).unwrap_or(used + 1)
+                }
+            };
             answer.push(Quota {
                 scope,
                 limit,
@@ -269,19 +307,19 @@ mod tests {
 
     #[test]
     fn a_counter_moved_twice_at_once_is_moved_again_not_read() {
-        let old = Counter(Counter::first(100).0 + 41);
+        let old = Counter(Counter::at(100, 1).0 + 41);
         assert_eq!(old.count_in(100), Some(42));
-        let step = Counter::first(101).0 - old.0;
+        let step = Counter::at(101, 1).0 - old.0;
         assert_eq!(Counter(old.0 + step).count_in(101), Some(1));
         let twice = Counter(old.0 + 2 * step);
         assert_eq!(twice.count_in(101), None, "no window owns it");
         let three = Counter(old.0 + 3 * step);
         assert_eq!(three.count_in(101), None);
         // Two requests move it back at once: below the window, not in it.
-        let back = Counter(twice.0 + 2 * (Counter::first(101).0 - twice.0));
+        let back = Counter(twice.0 + 2 * (Counter::at(101, 1).0 - twice.0));
         assert_eq!(back.count_in(101), None);
         assert_eq!(
-            Counter(twice.0 + Counter::first(101).0 - twice.0).count_in(101),
+            Counter(twice.0 + Counter::at(101, 1).0 - twice.0).count_in(101),
             Some(1)
         );
     }
@@ -290,7 +328,7 @@ mod tests {
     fn counters_read_as_either_store_keeps_them() {
         assert_eq!(Counter::read(None), Counter(0));
         assert_eq!(Counter::read(Some(b"12")), Counter(12));
-        let sqlite = Counter::first(29_000_000).0 + 7;
+        let sqlite = Counter::at(29_000_000, 1).0 + 7;
         assert_eq!(Counter::read(Some(&sqlite.to_le_bytes())), Counter(sqlite));
         assert_eq!(Counter::read(Some(b"not a number")), Counter(0));
     }

@@ -31,7 +31,7 @@ pub mod requests;
 
 pub use dispatch::{DispatchReport, Dispatcher};
 pub use invites::{CreateInvite, IdempotencyKey, Invites};
-pub use limits::{BUCKETS, Limiter, Limits, Quota, Scope};
+pub use limits::{BUCKETS, Limiter, Limits, Quota, STRIDES, Scope, stride};
 pub use organizations::{ImportItem, OrganizationInput, Organizations};
 pub use outbox::Outbox;
 pub use partner::{Partners, ProfileUpdate, ProfileView};

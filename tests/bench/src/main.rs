@@ -495,8 +495,10 @@ fn main() -> Result<()> {
     eprintln!("bench: seeded in {:.1}s", seeding.as_secs_f64());
     let shares = Shares::write(&work, &seeded)?;
 
-    // The limits stay on (each request still counts itself), set far above
-    // what one machine can send, so that every answer is the endpoint's own.
+    // The limits stay on (each request still reads its counters), set far
+    // above what one machine can send, so that every answer is the
+    // endpoint's own; that far below them a counter is almost never written
+    // (`ops/limits.rs`, strides).
     let unlimited = "1000000000".to_string();
     let variables = BTreeMap::from([
         ("signing_keys".to_string(), RING.to_string()),
