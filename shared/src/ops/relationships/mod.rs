@@ -1,5 +1,5 @@
 //! Organizations and the relationships that tie them to partners: the
-//! organization's [`Ledger`], each relationship's own record, and the two
+//! organization's [`Ledger`](crate::domain::Ledger), each relationship's own record, and the two
 //! lists a relationship appears in (the partner's customers, the
 //! organization's partners).
 //!
