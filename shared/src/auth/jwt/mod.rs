@@ -35,13 +35,14 @@
 //! # The key set cache
 //!
 //! A key set fetched from `auth_jwks_url` is kept in the key-value store
-//! ([`keys::jwks_cache`](crate::store::keys::jwks_cache), a [`JwksCache`]) for [`JWKS_TTL`] seconds, and
-//! fetched again sooner when a token names a `kid` the cached set lacks (a
-//! key rotation). The URL is requested at most once every [`JWKS_RETRY`]
-//! seconds, failed attempts included, so tokens with made-up key ids cannot
-//! make the app hammer the provider. An expired set is not used. The cache is
-//! written unconditionally (instances racing to refresh it write the same
-//! kind of value) and it is the only thing a rejected request may write.
+//! ([`keys::jwks_cache`](crate::store::keys::jwks_cache), a [`JwksCache`])
+//! for [`JWKS_TTL`] seconds, and fetched again sooner when a token names a
+//! `kid` the cached set lacks (a key rotation). The URL is requested at
+//! most once every [`JWKS_RETRY`] seconds, failed attempts included, so
+//! tokens with made-up key ids cannot make the app hammer the provider. An
+//! expired set is not used. The cache is written unconditionally (instances
+//! racing to refresh it write the same kind of value) and it is the only
+//! thing a rejected request may write.
 //!
 //! # Where it is
 //!

@@ -1,7 +1,7 @@
 //! Organizations and the relationships that tie them to partners: the
-//! organization's [`Ledger`](crate::domain::Ledger), each relationship's own record, and the two
-//! lists a relationship appears in (the partner's customers, the
-//! organization's partners).
+//! organization's [`Ledger`](crate::domain::Ledger), each relationship's own
+//! record, and the two lists a relationship appears in (the partner's
+//! customers, the organization's partners).
 //!
 //! A commit that creates a relationship (a redemption, an approval) first
 //! [`reserve`](Relationships::reserve)s its record and its two list slots,
