@@ -4,7 +4,10 @@
 mod support;
 
 use partner_invites::ops::{BUCKETS, Limits, Scope};
-use partner_invites::token::Purpose;
+use partner_invites::token::{Claims, KeyRing, Purpose, Role};
+use partner_invites::web::Incoming;
+use partner_invites::web::api;
+use partner_invites::web::routes::PARTNER_SETTINGS;
 use support::*;
 
 /// The rate-limit counters in the store.
@@ -125,5 +128,62 @@ fn a_counter_counts_in_strides_below_half_its_limit_and_each_request_above() {
         (5..=60).contains(&first_half_writes),
         "{first_half_writes} writes for {} requests",
         limit / 3
+    );
+}
+
+/// `Authorization` for partner `partner_id`: a `pi1` access token of the
+/// test ring.
+fn partner_bearer(partner_id: &str) -> String {
+    let claims = Claims {
+        purpose: Purpose::Access,
+        record_id: "at_1".into(),
+        partner_id: Some(partner_id.into()),
+        organization_id: None,
+        subject: Some("u1".into()),
+        role: Some(Role::Partner),
+        issued_at: START,
+        expires_at: START + 3_600,
+        generation: 0,
+    };
+    let token = KeyRing::parse(RING)
+        .expect("test ring")
+        .sign(&claims)
+        .expect("signed");
+    format!("Bearer {token}")
+}
+
+#[test]
+fn a_partners_writes_through_the_api_are_counted_and_its_reads_are_not() {
+    let w = World::new();
+    let mut app = w.app();
+    app.config.limits = Limits {
+        partner: 2,
+        ..Limits::default()
+    };
+    let bearer = partner_bearer("p1");
+    let status = |method: &str, path: &str| {
+        let (endpoint, params) = api::route(PARTNER_SETTINGS, method, path).expect("a route");
+        let req = Incoming {
+            method: method.into(),
+            path: path.into(),
+            headers: vec![("authorization".into(), bearer.clone())],
+            ..Incoming::default()
+        };
+        block_on(api::partner_settings(&app, &req, endpoint, &params)).status
+    };
+    for _ in 0..5 {
+        assert_ne!(status("GET", "/api/partner"), 429, "a read is not counted");
+    }
+    let writes: Vec<u16> = (0..3)
+        .map(|_| status("POST", "/api/webhooks/enable"))
+        .collect();
+    assert!(
+        writes[..2].iter().all(|s| *s != 429) && writes[2] == 429,
+        "the third write is over the limit of two: {writes:?}"
+    );
+    assert_ne!(
+        status("GET", "/api/partner"),
+        429,
+        "a read is not refused either"
     );
 }
