@@ -25,8 +25,8 @@ use crate::store::{Edit, KeyValue, Writes, keys};
 use crate::token::{Claims, Purpose};
 use crate::validation::{MAX_TEXT, Report, same_email};
 use crate::view::{InviteSummary, InviteView};
-use crate::web::email::{self, Invitation, Message};
-use crate::web::i18n::Language;
+use crate::messages::email::{self, Invitation, Message};
+use crate::messages::Language;
 
 /// `POST /api/invites/generate` body.
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -31,8 +31,8 @@ use crate::store::{Edit, KeyValue, Writes, decode_record, keys};
 use crate::token::{Claims, Purpose};
 use crate::validation::{Report, is_id};
 use crate::view::{RelationshipView, RequestView};
-use crate::web::email::{self, ApprovalRequest, Message};
-use crate::web::i18n::Language;
+use crate::messages::email::{self, ApprovalRequest, Message};
+use crate::messages::Language;
 
 /// `POST /api/connections` body.
 #[derive(Debug, Default, Clone, Deserialize)]

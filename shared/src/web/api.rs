@@ -4,7 +4,7 @@
 //! [`connect_existing_organization`], [`partner_settings`]) to
 //! [`crate::spin::serve`], and links only the endpoints it serves.
 
-use super::i18n::Language;
+use crate::messages::Language;
 use super::page::{self, About, Filled};
 use super::routes::{self, Endpoint, Matched, Params, Route};
 use super::{BodyKind, Incoming, Outgoing, respond};

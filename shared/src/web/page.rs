@@ -1,5 +1,5 @@
 //! Server-rendered pages for the people who open links: plain HTML forms that
-//! work without JavaScript, in the reader's language ([`super::i18n`]).
+//! work without JavaScript, in the reader's language ([`crate::messages`]).
 //!
 //! Each screen is one `maud::html!` template, inside `layout`, and every
 //! word on it is a message of the catalogs. A value spliced into a template
@@ -14,7 +14,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::i18n::{Language, Msg, field_error};
+use crate::messages::{Language, Msg, field_error};
 use crate::capabilities::Capability;
 use crate::clock::{Timestamp, rfc3339};
 use crate::domain::customer::{CustomerDetails, CustomerPatch, Patch};

@@ -9,7 +9,7 @@ use crate::clock::Timestamp;
 use crate::domain::customer::CustomerDetails;
 use crate::ops::{ApprovalPreview, LabelledCapability, RedeemPreview, Redeemed};
 use crate::problem::{FieldError, Problem, ProblemKind, Reason};
-use crate::web::email::{self, ApprovalRequest, Invitation};
+use super::email::{self, ApprovalRequest, Invitation};
 use crate::web::page::{self, About, Filled};
 
 /// The catalog files, read again here without `build.rs`.

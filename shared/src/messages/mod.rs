@@ -1,6 +1,9 @@
 //! Pages and emails in their reader's language: English, German, French or
 //! Dutch. The API's JSON stays English.
 //!
+//! This sits below both its users: the operations write emails
+//! ([`email`]), and the pages (`web`) render the same catalogs.
+//!
 //! Every word a page or an email shows is a message of the catalogs, one per
 //! language, as data beside this file (`en.toml`, `de.toml`, `fr.toml`,
 //! `nl.toml`). The build compiles them into tables (`shared/build.rs`): a
@@ -21,6 +24,7 @@
 //! for pages, the browser's `Accept-Language` ([`accept`]); otherwise English.
 
 pub mod accept;
+pub mod email;
 mod fields;
 
 use maud::{Markup, html};
