@@ -19,7 +19,7 @@ use crate::domain::{
     PartnerProfile,
 };
 use crate::outbound::Transport;
-use crate::problem::{FieldError, ProblemKind};
+use crate::problem::{FieldError, FieldRule, ProblemKind};
 use crate::store::{KeyValue, Slot, Writes, keys, record};
 use crate::validation::{MAX_TEXT, Report, is_country};
 
@@ -226,20 +226,14 @@ impl OrganizationInput {
         if let Some(c) = &country
             && !is_country(c)
         {
-            report.push(
-                &p("/country"),
-                "must be an ISO 3166-1 alpha-2 code such as DE",
-            );
+            report.push(&p("/country"), FieldRule::Country);
         }
         let given = self.admins.unwrap_or_default();
         if given.is_empty() {
-            report.push(
-                &p("/admins"),
-                "name at least one admin (the first receives approval links)",
-            );
+            report.push(&p("/admins"), FieldRule::NoAdmin);
         }
         if given.len() > MAX_ADMINS {
-            report.push(&p("/admins"), format!("at most {MAX_ADMINS} admins"));
+            report.push(&p("/admins"), FieldRule::TooManyAdmins { max: MAX_ADMINS });
         }
         let admins = given
             .iter()
@@ -454,7 +448,10 @@ impl<S: KeyValue, T: Transport> Organizations<'_, S, T> {
             let item = match item {
                 Ok(item) => item,
                 Err(why) => {
-                    results.push(rejected(None, vec![FieldError::new(base, why)]));
+                    results.push(rejected(
+                        None,
+                        vec![FieldError::new(base, FieldRule::Unreadable(why))],
+                    ));
                     continue;
                 }
             };
@@ -462,19 +459,16 @@ impl<S: KeyValue, T: Transport> Organizations<'_, S, T> {
             let mut report = Report::new();
             let id = match raw_id.as_deref().map(OrganizationId::parse) {
                 Some(Some(id)) if ids_seen.contains(&id.to_string()) => {
-                    report.push(&format!("{base}/id"), "appears twice in this import");
+                    report.push(&format!("{base}/id"), FieldRule::DuplicateInImport);
                     None
                 }
                 Some(Some(id)) => Some(id),
                 Some(None) => {
-                    report.push(
-                        &format!("{base}/id"),
-                        "must be 1 to 64 letters, digits, '_' or '-'",
-                    );
+                    report.push(&format!("{base}/id"), FieldRule::IdCharacters);
                     None
                 }
                 None => {
-                    report.push(&format!("{base}/id"), "is required");
+                    report.push(&format!("{base}/id"), FieldRule::Required);
                     None
                 }
             };

@@ -25,14 +25,14 @@ use crate::domain::{
     Ledger, Locator, OpenRequest, Organization, OrganizationId, PartnerProfile, PendingChange,
     Relationship, RequestId, RequestState, Source, Stamp, Via,
 };
+use crate::messages::Language;
+use crate::messages::email::{self, ApprovalRequest, Message};
 use crate::outbound::Transport;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::{FieldRule, Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, Writes, decode_record, keys};
 use crate::token::{Claims, Purpose};
 use crate::validation::{Report, is_id};
 use crate::view::{RelationshipView, RequestView};
-use crate::messages::email::{self, ApprovalRequest, Message};
-use crate::messages::Language;
 
 /// `POST /api/connections` body.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -169,7 +169,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let raw_id =
             report.required_text("/organization_id", request.organization_id.as_deref(), 64);
         if !raw_id.is_empty() && !is_id(&raw_id) {
-            report.push("/organization_id", "is not an organization id");
+            report.push("/organization_id", FieldRule::OrganizationId);
         }
         let connection = report.required_connection("/connection", request.connection.as_deref());
         let locale = report.optional_locale("/locale", request.locale.as_deref());

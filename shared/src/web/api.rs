@@ -4,12 +4,12 @@
 //! [`connect_existing_organization`], [`partner_settings`]) to
 //! [`crate::spin::serve`], and links only the endpoints it serves.
 
-use crate::messages::Language;
 use super::page::{self, About, Filled};
 use super::routes::{self, Endpoint, Matched, Params, Route};
 use super::{BodyKind, Incoming, Outgoing, respond};
 use crate::auth::Principal;
 use crate::capabilities;
+use crate::messages::Language;
 use crate::ops::organizations::Outcome;
 use crate::ops::{
     App, Authority, ChangeConnection, Changed, CreateInvite, EndRelationship, IdempotencyKey,

@@ -14,12 +14,12 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::messages::{Language, Msg, field_error};
 use crate::capabilities::Capability;
 use crate::clock::{Timestamp, rfc3339};
 use crate::domain::customer::{CustomerDetails, CustomerPatch, Patch};
+use crate::messages::{Language, Msg};
 use crate::ops::{ApprovalPreview, LabelledCapability, RedeemPreview, RedeemRequest, Redeemed};
-use crate::problem::{FieldError, Problem, ProblemKind, Reason};
+use crate::problem::{FieldError, FieldRule, Problem, ProblemKind, Reason};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
 h1{font-size:1.5rem}fieldset{border:1px solid #ccc;border-radius:.5rem;margin:1rem 0;padding:1rem}\
@@ -251,13 +251,13 @@ impl Filled<'_> {
         }
     }
 
-    fn error(&self, field: &Field) -> Option<&str> {
+    fn error(&self, field: &Field) -> Option<&FieldRule> {
         match self {
             Filled::Invited => None,
             Filled::Rejected { errors, .. } => errors
                 .iter()
                 .find(|e| field.is_at(&e.pointer))
-                .map(|e| e.detail.as_str()),
+                .map(|e| &e.rule),
         }
     }
 }
@@ -285,14 +285,16 @@ fn sentence(text: &str) -> String {
     out
 }
 
-/// A field error as a sentence in `language`: its message where the
-/// wording is known; else, in English, the server's own words, and in any
+/// A field error as a sentence in `language`: its rule's message where the
+/// catalogs have one; else, in English, the API's own words, and in any
 /// other language a plain "this value is not valid" rather than English.
-fn error_sentence(language: Language, detail: &str) -> String {
-    field_error(language, detail).unwrap_or_else(|| match language {
-        Language::En => sentence(detail),
-        _ => language.get(Msg::FieldErrorInvalid).to_string(),
-    })
+fn error_sentence(language: Language, rule: &FieldRule) -> String {
+    language
+        .field_error(rule)
+        .unwrap_or_else(|| match language {
+            Language::En => sentence(&rule.to_string()),
+            _ => language.get(Msg::FieldErrorInvalid).to_string(),
+        })
 }
 
 /// An instant as people of `language` read it, machine-readable in a `<time>` element.
@@ -305,7 +307,7 @@ fn input(
     language: Language,
     field: &Field,
     value: Option<&str>,
-    error: Option<&str>,
+    error: Option<&FieldRule>,
     focus: bool,
 ) -> Markup {
     let name = field.name;
@@ -338,12 +340,12 @@ fn error_summary(language: Language, errors: &[FieldError]) -> Markup {
         1 => language.html(Msg::FormErrorsOne, &[]),
         _ => language.html(Msg::FormErrorsOther, &[("count", plain(&count))]),
     };
-    let entry = |field: Markup, detail: &str| {
+    let entry = |field: Markup, rule: &FieldRule| {
         language.html(
             Msg::FormErrorEntry,
             &[
                 ("field", field),
-                ("error", plain(&error_sentence(language, detail))),
+                ("error", plain(&error_sentence(language, rule))),
             ],
         )
     };
@@ -354,14 +356,14 @@ fn error_summary(language: Language, errors: &[FieldError]) -> Markup {
                 @for e in errors {
                     @match FIELDS.iter().find(|f| f.is_at(&e.pointer)) {
                         Some(f) => li {
-                            a href={ "#" (f.name) } { (entry(plain(language.get(f.label)), &e.detail)) }
+                            a href={ "#" (f.name) } { (entry(plain(language.get(f.label)), &e.rule)) }
                         },
                         None => li {
                             @let field = match e.pointer.as_str() {
                                 "/organization/contact/email" => language.get(Msg::FieldEmail),
                                 pointer => pointer,
                             };
-                            (entry(plain(field), &e.detail))
+                            (entry(plain(field), &e.rule))
                         },
                     }
                 }
@@ -701,8 +703,12 @@ mod tests {
         p.customer.contact.email = raw.into();
         let sent = form(&[("token", raw), ("company_name", raw)]);
         let errors = [
-            FieldError::new("/organization/company/name", raw),
-            FieldError::new(raw, raw),
+            // A rule that carries free text, to carry the hostile value.
+            FieldError::new(
+                "/organization/company/name",
+                FieldRule::Unreadable(raw.into()),
+            ),
+            FieldError::new(raw, FieldRule::Unreadable(raw.into())),
         ];
         let filled = Filled::Rejected {
             form: &sent,
@@ -791,12 +797,13 @@ mod tests {
             ("billing_phone", "0301234"),
         ]);
         let errors = [
+            FieldError::new("/organization/company/address/country", FieldRule::Country),
+            FieldError::new("/organization/billing/phone", FieldRule::Phone),
+            // A rule the form has no message for, in words of its own.
             FieldError::new(
-                "/organization/company/address/country",
-                "must be an ISO 3166-1 alpha-2 code such as DE",
+                "/organization/contact/email",
+                FieldRule::Unreadable("is odd".into()),
             ),
-            FieldError::new("/organization/billing/phone", "must be an E.164 number"),
-            FieldError::new("/organization/contact/email", "is odd"),
         ];
         let html = registration(
             EN,
