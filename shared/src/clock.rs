@@ -187,7 +187,7 @@ pub fn readable(unix: u64) -> String {
 }
 
 /// A UTC instant's calendar date and time of day, for writing it in a
-/// language (`web::i18n`).
+/// language (`messages`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CalendarTime {
     /// The year (proleptic Gregorian).

@@ -9,12 +9,15 @@
 //! ([`domain`]), input validation ([`validation`]), the key-value seam, its
 //! write discipline and key layout ([`store`]), outbound HTTP ([`outbound`]),
 //! Standard Webhooks signatures ([`webhook`]), RFC 9457 problems
-//! ([`problem`]) and the routes, endpoints, pages and emails ([`web`]).
+//! ([`problem`]), the emails and the message catalogs of every language
+//! ([`messages`], used by the operations and the pages alike) and the
+//! routes, endpoints and pages ([`web`]).
 
 pub mod auth;
 pub mod capabilities;
 pub mod clock;
 pub mod domain;
+pub mod messages;
 pub mod ops;
 pub mod outbound;
 pub mod problem;

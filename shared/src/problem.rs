@@ -164,16 +164,154 @@ impl ProblemKind {
 pub struct FieldError {
     /// JSON Pointer to the field in the request body (`/customer/contact/email`).
     pub pointer: String,
-    /// What is wrong with it.
+    /// What is wrong with it, in English: its rule's words.
     pub detail: String,
+    /// The rule it breaks, for a page to word in its reader's language.
+    /// The JSON answer says only `detail`.
+    #[serde(skip)]
+    pub rule: FieldRule,
 }
 
 impl FieldError {
-    /// A field error at `pointer`.
-    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> FieldError {
+    /// A field error at `pointer`, breaking `rule`.
+    pub fn new(pointer: impl Into<String>, rule: FieldRule) -> FieldError {
         FieldError {
             pointer: pointer.into(),
-            detail: detail.into(),
+            detail: rule.to_string(),
+            rule,
+        }
+    }
+}
+
+/// Why a field is invalid: one variant per rule the checks apply, with the
+/// values its wording needs. Its `Display` is the English the API answers
+/// with, written here only; pages word it from the catalogs instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldRule {
+    /// Absent or blank.
+    Required,
+    /// Longer than `max` characters.
+    TooLong {
+        /// The most characters accepted.
+        max: usize,
+    },
+    /// Holds a control character.
+    ControlCharacters,
+    /// Not an assigned ISO 3166-1 alpha-2 country code.
+    Country,
+    /// A VAT ID of other characters than letters and digits, or too long.
+    VatCharacters,
+    /// A VAT ID without the prefix of its country.
+    VatPrefix {
+        /// The prefix it must start with (`DE`, `EL`, `CHE`).
+        prefix: String,
+        /// The country (`DE`).
+        country: String,
+    },
+    /// A VAT ID of a shape its country does not use.
+    VatFormat {
+        /// The country (`DE`).
+        country: String,
+        /// A VAT ID of the right shape (`DE999999999`).
+        example: String,
+    },
+    /// Not an E.164 phone number.
+    Phone,
+    /// Not an email address.
+    Email,
+    /// Not a language tag.
+    Locale,
+    /// Not a connection type's wire name.
+    Connection,
+    /// Not an organization id.
+    OrganizationId,
+    /// An organization id of characters or a length ids do not have.
+    IdCharacters,
+    /// Not the address the invite was sent to.
+    InvitedAddress {
+        /// The invited address.
+        email: String,
+    },
+    /// Both an organization to register and one to link.
+    RegisterOrLink,
+    /// No admin.
+    NoAdmin,
+    /// More admins than allowed.
+    TooManyAdmins {
+        /// The most admins accepted.
+        max: usize,
+    },
+    /// An id that an earlier item of the same import has.
+    DuplicateInImport,
+    /// An item that could not be read at all, in the words of what read it.
+    Unreadable(String),
+    /// A URL but not https (http is allowed to localhost only).
+    HttpsUrl,
+    /// Not a URL.
+    NotUrl {
+        /// Why the parser refused it.
+        reason: String,
+    },
+    /// More billing accounts than allowed.
+    TooManyBillingAccounts {
+        /// The most billing accounts accepted.
+        max: usize,
+    },
+    /// A billing email that is not one of the partner's billing accounts.
+    BillingAccount {
+        /// The partner's billing accounts (maybe none).
+        accounts: Vec<String>,
+    },
+    /// A time to live out of range.
+    TtlDays {
+        /// The longest accepted, in days.
+        max: u32,
+    },
+}
+
+impl std::fmt::Display for FieldRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use FieldRule::*;
+        match self {
+            Required => f.write_str("is required"),
+            TooLong { max } => write!(f, "must be at most {max} characters"),
+            ControlCharacters => f.write_str("must not contain control characters"),
+            Country => f.write_str("must be an ISO 3166-1 alpha-2 code such as DE"),
+            VatCharacters => f.write_str("must be letters and digits, at most 20"),
+            VatPrefix { prefix, country } => {
+                write!(f, "must start with {prefix} for country {country}")
+            }
+            VatFormat { country, example } => {
+                write!(f, "is not a valid {country} VAT ID (expected e.g. {example})")
+            }
+            Phone => f.write_str("must be an E.164 number such as +4930123456"),
+            Email => f.write_str("must be an email address such as name@example.com"),
+            Locale => f.write_str("must be a language tag such as en or de-CH"),
+            Connection => {
+                f.write_str("must be msp, reseller_with_support or reseller_without_support")
+            }
+            OrganizationId => f.write_str("is not an organization id"),
+            IdCharacters => f.write_str("must be 1 to 64 letters, digits, '_' or '-'"),
+            InvitedAddress { email } => write!(f, "must be the invited address, {email}"),
+            RegisterOrLink => f.write_str(
+                "give either organization (to register) or organization_id (to link), not both",
+            ),
+            NoAdmin => f.write_str("name at least one admin (the first receives approval links)"),
+            TooManyAdmins { max } => write!(f, "at most {max} admins"),
+            DuplicateInImport => f.write_str("appears twice in this import"),
+            Unreadable(why) => f.write_str(why),
+            HttpsUrl => f.write_str("must be an https URL (http only to localhost)"),
+            NotUrl { reason } => write!(f, "is not a URL: {reason}"),
+            TooManyBillingAccounts { max } => write!(f, "at most {max} billing accounts"),
+            BillingAccount { accounts } if accounts.is_empty() => f.write_str(
+                "must be one of your billing accounts, and you have none: add them with PUT /api/partner",
+            ),
+            BillingAccount { accounts } => write!(
+                f,
+                "must be one of your billing accounts: {}",
+                accounts.join(", ")
+            ),
+            TtlDays { max } => write!(f, "must be from 1 to {max} days"),
         }
     }
 }
@@ -340,7 +478,7 @@ mod tests {
     fn body_has_the_rfc_9457_members() {
         let p = Problem::validation(vec![FieldError::new(
             "/customer/contact/email",
-            "not an email",
+            FieldRule::Email,
         )]);
         let v: serde_json::Value = serde_json::from_slice(&p.to_json()).expect("json");
         assert_eq!(v["type"], "urn:partner-invites:problem:validation-failed");

@@ -1,7 +1,8 @@
 //! Field rules, checked all at once so a client learns every mistake in one
-//! answer. Each rule pushes a [`FieldError`] with a JSON Pointer to the field.
+//! answer. Each rule pushes a [`FieldError`] with a JSON Pointer to the field
+//! and the [`FieldRule`] it breaks.
 
-use crate::problem::FieldError;
+use crate::problem::{FieldError, FieldRule};
 
 /// Collects field errors while a request is checked.
 #[derive(Debug, Default)]
@@ -20,9 +21,9 @@ impl Report {
         Report::default()
     }
 
-    /// Records an error at `pointer`.
-    pub fn push(&mut self, pointer: &str, detail: impl Into<String>) {
-        self.errors.push(FieldError::new(pointer, detail));
+    /// Records that the field at `pointer` breaks `rule`.
+    pub fn push(&mut self, pointer: &str, rule: FieldRule) {
+        self.errors.push(FieldError::new(pointer, rule));
     }
 
     /// Whether nothing was wrong.
@@ -44,7 +45,7 @@ impl Report {
         self.max_length(pointer, value, max);
         match value.map(str::trim) {
             None | Some("") => {
-                self.push(pointer, "is required");
+                self.push(pointer, FieldRule::Required);
                 String::new()
             }
             Some(v) => {
@@ -71,13 +72,13 @@ impl Report {
     /// API document's `maxLength` counts them), though they are trimmed off.
     fn max_length(&mut self, pointer: &str, value: Option<&str>, max: usize) {
         if value.is_some_and(|v| v.chars().count() > max) {
-            self.push(pointer, format!("must be at most {max} characters"));
+            self.push(pointer, FieldRule::TooLong { max });
         }
     }
 
     fn no_controls(&mut self, pointer: &str, v: &str) {
         if v.chars().any(char::is_control) {
-            self.push(pointer, "must not contain control characters");
+            self.push(pointer, FieldRule::ControlCharacters);
         }
     }
 
@@ -89,15 +90,12 @@ impl Report {
     ) -> Option<crate::capabilities::ConnectionType> {
         use crate::capabilities::ConnectionType;
         let Some(name) = value else {
-            self.push(pointer, "is required");
+            self.push(pointer, FieldRule::Required);
             return None;
         };
         let parsed = ConnectionType::parse(name);
         if parsed.is_none() {
-            self.push(
-                pointer,
-                "must be msp, reseller_with_support or reseller_without_support",
-            );
+            self.push(pointer, FieldRule::Connection);
         }
         parsed
     }
@@ -109,7 +107,7 @@ impl Report {
         if let Some(l) = &locale
             && !is_locale(l)
         {
-            self.push(pointer, "must be a language tag such as en or de-CH");
+            self.push(pointer, FieldRule::Locale);
         }
         locale
     }
@@ -135,7 +133,7 @@ impl Report {
             || !v.contains('@')
             || v.contains(['<', '>', ' '])
         {
-            self.push(pointer, "must be an email address such as name@example.com");
+            self.push(pointer, FieldRule::Email);
         }
     }
 }
@@ -302,8 +300,8 @@ pub enum VatCheck {
     Valid(String),
     /// No format is known for the country; accepted as given, normalised.
     Unchecked(String),
-    /// Not of the country's format; the reason.
-    Invalid(String),
+    /// Not of the country's format; the rule it breaks.
+    Invalid(FieldRule),
 }
 
 /// Checks a VAT ID against the format of `country` (ISO alpha-2), where one is known.
@@ -317,7 +315,7 @@ pub fn check_vat_id(vat: &str, country: Option<&str>) -> VatCheck {
         || normalized.len() > 20
         || !normalized.bytes().all(|b| b.is_ascii_alphanumeric())
     {
-        return VatCheck::Invalid("must be letters and digits, at most 20".into());
+        return VatCheck::Invalid(FieldRule::VatCharacters);
     }
     // Without a usable country, the VAT ID's own prefix says whose format applies.
     let Some(country) = country.or_else(|| country_of_prefix(&normalized)) else {
@@ -327,15 +325,18 @@ pub fn check_vat_id(vat: &str, country: Option<&str>) -> VatCheck {
         return VatCheck::Unchecked(normalized);
     };
     let Some(rest) = normalized.strip_prefix(prefix) else {
-        return VatCheck::Invalid(format!("must start with {prefix} for country {country}"));
+        return VatCheck::Invalid(FieldRule::VatPrefix {
+            prefix: prefix.to_string(),
+            country: country.to_string(),
+        });
     };
     if shapes.iter().any(|s| matches_shape(rest, s)) {
         VatCheck::Valid(normalized)
     } else {
-        VatCheck::Invalid(format!(
-            "is not a valid {country} VAT ID (expected e.g. {prefix}{})",
-            shapes[0]
-        ))
+        VatCheck::Invalid(FieldRule::VatFormat {
+            country: country.to_string(),
+            example: format!("{prefix}{}", shapes[0]),
+        })
     }
 }
 

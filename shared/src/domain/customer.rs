@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::problem::FieldRule;
 use crate::validation::{MAX_TEXT, Report, VatCheck, check_vat_id, e164, is_country};
 
 /// A postal address.
@@ -153,10 +154,7 @@ impl CustomerInput {
         if let Some(c) = &country
             && !is_country(c)
         {
-            report.push(
-                &p("/company/address/country"),
-                "must be an ISO 3166-1 alpha-2 code such as DE",
-            );
+            report.push(&p("/company/address/country"), FieldRule::Country);
         }
         let vat_id = company
             .vat_id
@@ -178,10 +176,7 @@ impl CustomerInput {
             .and_then(|raw| {
                 let normalized = e164(&raw);
                 if normalized.is_none() {
-                    report.push(
-                        &p("/billing/phone"),
-                        "must be an E.164 number such as +4930123456",
-                    );
+                    report.push(&p("/billing/phone"), FieldRule::Phone);
                 }
                 normalized
             });

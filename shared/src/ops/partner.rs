@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::clock::rfc3339;
 use crate::domain::{EndpointDisabled, PartnerProfile, WebhookDelivery, WebhookEndpoint};
 use crate::outbound::Transport;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::{FieldRule, Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, PageRequest, StoreError, decode_record, keys};
 use crate::validation::{MAX_TEXT, Report, same_email};
 use crate::webhook;
@@ -139,12 +139,17 @@ fn check_webhook_url(report: &mut Report, raw: &str) -> Option<String> {
                 && u.username().is_empty()
                 && u.password().is_none();
             if !ok {
-                report.push(pointer, "must be an https URL (http only to localhost)");
+                report.push(pointer, FieldRule::HttpsUrl);
             }
             Some(u.to_string())
         }
         Err(e) => {
-            report.push(pointer, format!("is not a URL: {e}"));
+            report.push(
+                pointer,
+                FieldRule::NotUrl {
+                    reason: e.to_string(),
+                },
+            );
             None
         }
     }
@@ -277,7 +282,10 @@ impl<S: KeyValue, T: Transport> Partners<'_, S, T> {
             }
         }
         if accounts.len() > 50 {
-            report.push("/billing_accounts", "at most 50 billing accounts");
+            report.push(
+                "/billing_accounts",
+                FieldRule::TooManyBillingAccounts { max: 50 },
+            );
         }
         let url = update
             .webhook_url

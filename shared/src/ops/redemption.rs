@@ -21,7 +21,7 @@ use crate::domain::{
     Organization, OrganizationId, OrganizationSource, PartnerProfile, Source, Via,
 };
 use crate::outbound::Transport;
-use crate::problem::{FieldError, Problem, ProblemKind};
+use crate::problem::{FieldError, FieldRule, Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, Writes, keys, record};
 use crate::token::{Claims, Purpose, TokenError};
 use crate::validation::{Report, is_id, same_email};
@@ -237,7 +237,9 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             .as_deref()
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| Problem::validation(vec![FieldError::new("/token", "is required")]))?;
+            .ok_or_else(|| {
+                Problem::validation(vec![FieldError::new("/token", FieldRule::Required)])
+            })?;
         // An organization to link is read with the invite, checked later.
         let link = request
             .organization_id
@@ -258,7 +260,7 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
             (Some(_), Some(_)) => {
                 return Err(Problem::validation(vec![FieldError::new(
                     "/organization",
-                    "give either organization (to register) or organization_id (to link), not both",
+                    FieldRule::RegisterOrLink,
                 )]));
             }
             (Some(org_id), None) => {
@@ -408,10 +410,9 @@ impl<S: KeyValue, T: Transport> Redemption<'_, S, T> {
         {
             report.push(
                 "/organization/contact/email",
-                format!(
-                    "must be the invited address, {}",
-                    invite.customer.contact.email
-                ),
+                FieldRule::InvitedAddress {
+                    email: invite.customer.contact.email.clone(),
+                },
             );
         }
         report.finish().map_err(Problem::validation)?;

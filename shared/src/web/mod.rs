@@ -3,15 +3,13 @@
 //! every endpoint shares (body size, media types, bearer tokens).
 
 pub mod api;
-pub mod email;
-pub mod i18n;
 pub mod page;
 pub mod routes;
 
 use serde::Serialize;
 
+use crate::messages::Language;
 use crate::problem::{self, Problem, ProblemKind};
-use i18n::Language;
 use page::About;
 
 /// Largest request body accepted, in bytes.

@@ -760,7 +760,7 @@ fn a_change_of_connection_shows_what_is_gained_and_lost_and_is_decided_by_keyboa
     screenshot(&b, "change-ended");
 }
 
-/// The catalog of `language` (`shared/src/web/i18n/<language>.toml`),
+/// The catalog of `language` (`shared/src/messages/<language>.toml`),
 /// flattened: `section.key` -> text.
 fn catalog(language: &str) -> std::collections::BTreeMap<String, String> {
     fn flatten(
@@ -784,7 +784,7 @@ fn catalog(language: &str) -> std::collections::BTreeMap<String, String> {
         }
     }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../shared/src/web/i18n/{language}.toml"));
+        .join(format!("../../shared/src/messages/{language}.toml"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let table: toml::Table = text
         .parse()

@@ -14,7 +14,7 @@ use crate::domain::{
     PartnerProfile, Source,
 };
 use crate::outbound::Transport;
-use crate::problem::Problem;
+use crate::problem::{FieldRule, Problem};
 use crate::store::{KeyValue, Writes, keys};
 use crate::validation::{MAX_TEXT, Report, same_email};
 use crate::view::InviteView;
@@ -69,11 +69,8 @@ impl CreateInvite {
                 {
                     report.push(
                         "/customer/billing/email",
-                        if profile.billing_accounts.is_empty() {
-                            "must be one of your billing accounts, and you have none: add them with PUT /api/partner"
-                                .to_string()
-                        } else {
-                            format!("must be one of your billing accounts: {}", profile.billing_accounts.join(", "))
+                        FieldRule::BillingAccount {
+                            accounts: profile.billing_accounts.clone(),
                         },
                     );
                 }
@@ -83,10 +80,7 @@ impl CreateInvite {
         }
         let ttl_days = self.ttl_days.unwrap_or(i64::from(DEFAULT_TTL_DAYS));
         if !(1..=i64::from(MAX_TTL_DAYS)).contains(&ttl_days) {
-            report.push(
-                "/ttl_days",
-                format!("must be from 1 to {MAX_TTL_DAYS} days"),
-            );
+            report.push("/ttl_days", FieldRule::TtlDays { max: MAX_TTL_DAYS });
         }
         let locale = report.optional_locale("/locale", self.locale.as_deref());
         let partner_reference = report.optional_text(

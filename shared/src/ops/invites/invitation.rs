@@ -9,8 +9,8 @@ use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::{KeyValue, Writes};
 use crate::token::{Claims, Purpose};
-use crate::web::email::{self, Invitation, Message};
-use crate::web::i18n::Language;
+use crate::messages::email::{self, Invitation, Message};
+use crate::messages::Language;
 
 impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
     /// The registration link and its token, while the invite can be redeemed.

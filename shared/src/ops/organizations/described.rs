@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::rfc3339;
 use crate::domain::{AdminContact, Organization, OrganizationSource};
-use crate::problem::FieldError;
+use crate::problem::{FieldError, FieldRule};
 use crate::validation::{MAX_TEXT, Report, is_country};
 
 /// The most organizations one import takes.
@@ -177,20 +177,14 @@ impl OrganizationInput {
         if let Some(c) = &country
             && !is_country(c)
         {
-            report.push(
-                &p("/country"),
-                "must be an ISO 3166-1 alpha-2 code such as DE",
-            );
+            report.push(&p("/country"), FieldRule::Country);
         }
         let given = self.admins.unwrap_or_default();
         if given.is_empty() {
-            report.push(
-                &p("/admins"),
-                "name at least one admin (the first receives approval links)",
-            );
+            report.push(&p("/admins"), FieldRule::NoAdmin);
         }
         if given.len() > MAX_ADMINS {
-            report.push(&p("/admins"), format!("at most {MAX_ADMINS} admins"));
+            report.push(&p("/admins"), FieldRule::TooManyAdmins { max: MAX_ADMINS });
         }
         let admins = given
             .iter()

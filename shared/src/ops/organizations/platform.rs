@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::domain::{CustomerDetails, Ledger, Organization, OrganizationId, OrganizationSource};
 use crate::ops::Problem;
 use crate::outbound::Transport;
-use crate::problem::{FieldError, ProblemKind};
+use crate::problem::{FieldError, FieldRule, ProblemKind};
 use crate::store::{KeyValue, Writes, keys, record};
 use crate::validation::Report;
 
@@ -86,7 +86,10 @@ impl<S: KeyValue, T: Transport> Organizations<'_, S, T> {
             let item = match item {
                 Ok(item) => item,
                 Err(why) => {
-                    results.push(rejected(None, vec![FieldError::new(base, why)]));
+                    results.push(rejected(
+                        None,
+                        vec![FieldError::new(base, FieldRule::Unreadable(why))],
+                    ));
                     continue;
                 }
             };
@@ -94,19 +97,16 @@ impl<S: KeyValue, T: Transport> Organizations<'_, S, T> {
             let mut report = Report::new();
             let id = match raw_id.as_deref().map(OrganizationId::parse) {
                 Some(Some(id)) if ids_seen.contains(&id.to_string()) => {
-                    report.push(&format!("{base}/id"), "appears twice in this import");
+                    report.push(&format!("{base}/id"), FieldRule::DuplicateInImport);
                     None
                 }
                 Some(Some(id)) => Some(id),
                 Some(None) => {
-                    report.push(
-                        &format!("{base}/id"),
-                        "must be 1 to 64 letters, digits, '_' or '-'",
-                    );
+                    report.push(&format!("{base}/id"), FieldRule::IdCharacters);
                     None
                 }
                 None => {
-                    report.push(&format!("{base}/id"), "is required");
+                    report.push(&format!("{base}/id"), FieldRule::Required);
                     None
                 }
             };

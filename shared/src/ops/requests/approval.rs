@@ -15,8 +15,8 @@ use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::{KeyValue, Writes};
 use crate::token::{Claims, Purpose};
-use crate::web::email::{self, ApprovalRequest, Message};
-use crate::web::i18n::Language;
+use crate::messages::email::{self, ApprovalRequest, Message};
+use crate::messages::Language;
 
 /// What the approval page shows.
 #[derive(Debug, Serialize)]

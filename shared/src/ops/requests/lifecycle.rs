@@ -18,7 +18,7 @@ use crate::ops::organizations::Known;
 use crate::ops::outbox::{Prepared, keys_of};
 use crate::ops::redemption::{link_problem, to_json};
 use crate::outbound::Transport;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::{FieldRule, Problem, ProblemKind};
 use crate::store::{Edit, KeyValue, Writes, keys};
 use crate::token::Purpose;
 use crate::validation::{Report, is_id};
@@ -36,7 +36,7 @@ impl<S: KeyValue, T: Transport> Requests<'_, S, T> {
         let raw_id =
             report.required_text("/organization_id", request.organization_id.as_deref(), 64);
         if !raw_id.is_empty() && !is_id(&raw_id) {
-            report.push("/organization_id", "is not an organization id");
+            report.push("/organization_id", FieldRule::OrganizationId);
         }
         let connection = report.required_connection("/connection", request.connection.as_deref());
         let locale = report.optional_locale("/locale", request.locale.as_deref());

@@ -15,7 +15,7 @@ use crate::problem::{Problem, ProblemKind};
 use crate::store::KeyValue;
 use crate::token::Purpose;
 use crate::view::RequestView;
-use crate::web::i18n::Language;
+use crate::messages::Language;
 use crate::web::page::{self, About};
 use crate::web::routes::{Endpoint, Params};
 use crate::web::{BodyKind, Incoming, Outgoing, respond};

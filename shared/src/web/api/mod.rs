@@ -18,7 +18,7 @@ pub use list::list_invites;
 pub use redeem::redeem_invite;
 pub use settings::partner_settings;
 
-use super::i18n::Language;
+use crate::messages::Language;
 use super::page::{self, About};
 use super::routes::{self, Endpoint, Matched, Params, Route};
 use super::{Incoming, Outgoing};

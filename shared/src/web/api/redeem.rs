@@ -10,7 +10,7 @@ use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::KeyValue;
 use crate::token::Purpose;
-use crate::web::i18n::Language;
+use crate::messages::Language;
 use crate::web::page::{self, About, Filled};
 use crate::web::routes::{Endpoint, Params};
 use crate::web::{BodyKind, Incoming, Outgoing, respond};

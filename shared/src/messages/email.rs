@@ -1,4 +1,4 @@
-//! The emails people receive, in their language ([`super::i18n`]): one
+//! The emails people receive, in their language ([`super`]): one
 //! function per email, each a list of blocks (paragraphs, a list, a link)
 //! made of messages of the catalogs. The blocks are written out twice, as
 //! plain text and as HTML, so both bodies say the same words in the same
@@ -7,7 +7,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use super::i18n::{Language, Msg};
+use super::{Language, Msg};
 use crate::capabilities::ConnectionType;
 
 /// An email's words.

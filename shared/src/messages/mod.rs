@@ -1,6 +1,9 @@
 //! Pages and emails in their reader's language: English, German, French or
 //! Dutch. The API's JSON stays English.
 //!
+//! This sits below both its users: the operations write emails
+//! ([`email`]), and the pages (`web`) render the same catalogs.
+//!
 //! Every word a page or an email shows is a message of the catalogs, one per
 //! language, as data beside this file (`en.toml`, `de.toml`, `fr.toml`,
 //! `nl.toml`). The build compiles them into tables (`shared/build.rs`): a
@@ -21,14 +24,13 @@
 //! for pages, the browser's `Accept-Language` ([`accept`]); otherwise English.
 
 pub mod accept;
-mod fields;
+pub mod email;
 
 use maud::{Markup, html};
 
 use crate::capabilities::{Capability, ConnectionType};
 use crate::clock::calendar;
-
-pub use fields::field_error;
+use crate::problem::FieldRule;
 
 include!(concat!(env!("OUT_DIR"), "/messages.rs"));
 
@@ -174,6 +176,45 @@ impl Language {
             Capability::FirstContact => Msg::CapabilityFirstContact,
             Capability::BillingViaPartner => Msg::CapabilityBillingViaPartner,
         })
+    }
+
+    /// A field error as a sentence, by the rule it breaks; `None` for a
+    /// rule the registration form cannot meet, which has no message here.
+    pub fn field_error(self, rule: &FieldRule) -> Option<String> {
+        use FieldRule::*;
+        let text = match rule {
+            Required => self.text(Msg::FieldErrorRequired, &[]),
+            TooLong { max } => self.text(Msg::FieldErrorTooLong, &[("max", &max.to_string())]),
+            ControlCharacters => self.text(Msg::FieldErrorControlCharacters, &[]),
+            Country => self.text(Msg::FieldErrorCountry, &[]),
+            VatCharacters => self.text(Msg::FieldErrorVatCharacters, &[]),
+            VatPrefix { prefix, country } => self.text(
+                Msg::FieldErrorVatPrefix,
+                &[("prefix", prefix), ("country", country)],
+            ),
+            VatFormat { country, example } => self.text(
+                Msg::FieldErrorVatFormat,
+                &[("country", country), ("example", example)],
+            ),
+            Phone => self.text(Msg::FieldErrorPhone, &[]),
+            Email
+            | Locale
+            | Connection
+            | OrganizationId
+            | IdCharacters
+            | InvitedAddress { .. }
+            | RegisterOrLink
+            | NoAdmin
+            | TooManyAdmins { .. }
+            | DuplicateInImport
+            | Unreadable(_)
+            | HttpsUrl
+            | NotUrl { .. }
+            | TooManyBillingAccounts { .. }
+            | BillingAccount { .. }
+            | TtlDays { .. } => return None,
+        };
+        Some(text)
     }
 }
 
