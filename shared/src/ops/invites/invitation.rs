@@ -4,13 +4,13 @@
 use super::Invites;
 use crate::capabilities::FirstContact;
 use crate::domain::{Invite, InviteStatus, PartnerProfile, Source};
+use crate::messages::Language;
+use crate::messages::email::{self, Invitation, Message};
 use crate::ops::outbox::Prepared;
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::{KeyValue, Writes};
 use crate::token::{Claims, Purpose};
-use crate::messages::email::{self, Invitation, Message};
-use crate::messages::Language;
 
 impl<S: KeyValue, T: Transport> Invites<'_, S, T> {
     /// The registration link and its token, while the invite can be redeemed.

@@ -9,14 +9,14 @@ use crate::capabilities::{ConnectionType, FirstContact};
 use crate::clock::Timestamp;
 use crate::domain::relationship::difference;
 use crate::domain::{ChangeOf, ConnectionRequest, Organization, PartnerProfile, Source};
+use crate::messages::Language;
+use crate::messages::email::{self, ApprovalRequest, Message};
 use crate::ops::outbox::Prepared;
 use crate::ops::redemption::{LabelledCapability, link_problem};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::{KeyValue, Writes};
 use crate::token::{Claims, Purpose};
-use crate::messages::email::{self, ApprovalRequest, Message};
-use crate::messages::Language;
 
 /// What the approval page shows.
 #[derive(Debug, Serialize)]

@@ -5,6 +5,7 @@ use super::{
     Answer, caller, form_language, link_limits, not_served, page_language, page_request, param,
     problem_page, rendered, with_quotas,
 };
+use crate::messages::Language;
 use crate::ops::organizations::Outcome;
 use crate::ops::{
     App, Authority, ChangeConnection, Changed, EndRelationship, ImportItem, NewRequest,
@@ -15,7 +16,6 @@ use crate::problem::{Problem, ProblemKind};
 use crate::store::KeyValue;
 use crate::token::Purpose;
 use crate::view::RequestView;
-use crate::messages::Language;
 use crate::web::page::{self, About};
 use crate::web::routes::{Endpoint, Params};
 use crate::web::{BodyKind, Incoming, Outgoing, respond};

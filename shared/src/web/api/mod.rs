@@ -18,12 +18,12 @@ pub use list::list_invites;
 pub use redeem::redeem_invite;
 pub use settings::partner_settings;
 
-use crate::messages::Language;
 use super::page::{self, About};
 use super::routes::{self, Endpoint, Matched, Params, Route};
 use super::{Incoming, Outgoing};
 use crate::auth::Principal;
 use crate::capabilities;
+use crate::messages::Language;
 use crate::ops::{App, PageRequest, Quota, Scope};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};

@@ -5,12 +5,12 @@ use super::{
     Answer, caller, form_language, link_limits, not_served, page_language, param, problem_page,
     rendered, with_quotas,
 };
+use crate::messages::Language;
 use crate::ops::{App, RedeemRequest, parse_json};
 use crate::outbound::Transport;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::KeyValue;
 use crate::token::Purpose;
-use crate::messages::Language;
 use crate::web::page::{self, About, Filled};
 use crate::web::routes::{Endpoint, Params};
 use crate::web::{BodyKind, Incoming, Outgoing, respond};
