@@ -1,7 +1,7 @@
 //! The core of partner-invites: everything the components share.
 //!
 //! Components are thin: each hands its route table and dispatcher to
-//! [`spin::serve`], which routes, parses the request into typed input,
+//! `spin::serve`, which routes, parses the request into typed input,
 //! resolves the caller once, calls one operation of a service of
 //! [`ops::App`] and renders the result. Everything else lives here and is
 //! tested natively: signed tokens ([`token`]), the capability matrix

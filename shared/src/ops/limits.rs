@@ -17,7 +17,7 @@
 //! redemptions, instead of one and two. Addresses and links are hashed into [`BUCKETS`] counters per scope, partners each have
 //! their own (one busy partner must not spend another's quota), and a
 //! counter is reused window after window: its value carries the window it
-//! counts ([`Counter`]), and the first request of a new window moves it on
+//! counts (`Counter`), and the first request of a new window moves it on
 //! with the same one increment. So no traffic, however many addresses or
 //! links it comes from, adds keys beyond `2 * BUCKETS` and one per partner.
 //!

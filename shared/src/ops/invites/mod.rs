@@ -3,7 +3,7 @@
 //! Creating writes the invite email and the `invite.created` delivery first
 //! (queued), then the invite under a fresh slot (the commit, naming them in
 //! its intent), then delivers them and clears the intent. Resend and revoke
-//! are one [`Invites::transition`]: prepare against the invite as read,
+//! are one `Invites::transition`: prepare against the invite as read,
 //! commit by a verified swap that refuses a record changed meanwhile, then
 //! deliver.
 //!

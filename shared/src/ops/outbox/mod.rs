@@ -2,10 +2,10 @@
 //! the change it reports, delivered after that change has committed, and
 //! kept with what became of it.
 //!
-//! An operation [`prepares`](Outbox::email) its items into its batch of
+//! An operation prepares (`Outbox::email`) its items into its batch of
 //! pre-commit writes with an entry of the redelivery index that watches them
-//! ([`Outbox::watch`]), names their keys in its intent, commits, then
-//! [`delivers`](Outbox::deliver) them: the first attempt. Items stay
+//! (`Outbox::watch`), names their keys in its intent, commits, then
+//! delivers (`Outbox::deliver`) them: the first attempt. Items stay
 //! `queued`, and out of every list, until then: one whose change never
 //! committed is never sent. An attempt that fails schedules the next
 //! ([`Schedule`](crate::domain::Schedule)) with an index entry written

@@ -4,14 +4,14 @@
 //! customers, the organization's partners).
 //!
 //! A commit that creates a relationship (a redemption, an approval) first
-//! [`reserve`](Relationships::reserve)s its record and its two list slots,
+//! reserves (`Relationships::reserve`) its record and its two list slots,
 //! which then hold placeholders naming the commit; after the commit,
-//! [`connect`](Relationships::connect) writes the ledger, the organization
+//! `connect` writes the ledger, the organization
 //! (when new) and both list entries. Both steps are idempotent, and a list
 //! that meets a placeholder has the commit finished before it shows the slot.
 //!
 //! A relationship's later transitions (a change of connection, its end) are
-//! one verified swap of its record ([`Relationships::transition`]), which
+//! one verified swap of its record (`Relationships::transition`), which
 //! carries in its intent what must follow: the ledger freed, the change
 //! request decided, the events delivered, both list entries rewritten (they
 //! hold placeholders naming the record meanwhile). Whoever reads the record

@@ -2,7 +2,7 @@
 //! operation, render. A component hands its route table and its dispatcher
 //! ([`generate_invite`], [`redeem_invite`], [`list_invites`],
 //! [`connect_existing_organization`], [`partner_settings`]) to
-//! [`crate::spin::serve`]. Each dispatcher is a `match` on the endpoint in
+//! `crate::spin::serve`. Each dispatcher is a `match` on the endpoint in
 //! its own module, calling one handler per endpoint, so a component links
 //! only the endpoints it serves. What the handlers share is here.
 
