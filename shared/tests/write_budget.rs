@@ -68,7 +68,7 @@ fn each_writing_request_stays_within_its_writes() {
     for (op, budget, ceiling) in BUDGETS {
         let (n, trace) = writes(op);
         let limiter = limiter_share(op);
-        let met = if n < budget { "met" } else { "NOT met" };
+        let met = if n <= budget { "met" } else { "NOT met" };
         report.push(format!(
             "{op:?}: {n} + {limiter:.3} limiter, budget {budget} {met}\n  {}",
             trace.join("\n  ")

@@ -14,11 +14,13 @@
 //! about a tenth of the limit) while a write is spent on one request in a
 //! stride. From half the limit on, every request adds one. With the default
 //! limits that is one write in 156 API writes and about one in 11
-//! redemptions, instead of one and two. Addresses and links are hashed into [`BUCKETS`] counters per scope, partners each have
-//! their own (one busy partner must not spend another's quota), and a
-//! counter is reused window after window: its value carries the window it
-//! counts (`Counter`), and the first request of a new window moves it on
-//! with the same one increment. So no traffic, however many addresses or
+//! redemptions, instead of one and two.
+//!
+//! Addresses and links are hashed into [`BUCKETS`] counters per scope,
+//! partners each have their own (one busy partner must not spend another's
+//! quota), and a counter is reused window after window: its value carries
+//! the window it counts (`Counter`), and the first request of a new window
+//! moves it on with the same one increment. So no traffic, however many addresses or
 //! links it comes from, adds keys beyond `2 * BUCKETS` and one per partner.
 //!
 //! The count is read first, and a request over a limit is refused with a
@@ -234,8 +236,9 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
         let mut steps = Vec::with_capacity(counted.len());
         for ((scope, limit, _), value) in counted.iter().zip(&found) {
             let current = Counter::read(value.as_deref());
-            let used = current.count_in(window);
-            if used.is_some_and(|used| used >= u64::from(*limit)) {
+            let in_window = current.count_in(window);
+            let used = in_window.unwrap_or(0);
+            if used >= u64::from(*limit) {
                 let quota = Quota {
                     scope: *scope,
                     limit: *limit,
@@ -252,7 +255,6 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
                 )
                 .with_headers(quota.headers()));
             }
-            let used = used.unwrap_or(0);
             // Below half the limit, one request in a stride adds the
             // stride; from half on, each adds one.
             let stride = stride(*limit);
@@ -261,25 +263,25 @@ impl<S: KeyValue, T: Transport> Limiter<'_, S, T> {
             } else {
                 1
             };
-            let step = if !self.app.random.u64().is_multiple_of(weight) {
+            let step = if weight > 1 && !self.app.random.u64().is_multiple_of(weight) {
                 None
-            } else if current.count_in(window).is_some() {
+            } else if in_window.is_some() {
                 Some(weight as i64)
             } else {
                 // Moves the counter to this window, at the weight.
                 Some(Counter::at(window, weight).0.saturating_sub(current.0))
             };
-            steps.push((used, step));
+            steps.push((used, weight, step));
         }
         let mut answer = Vec::with_capacity(counted.len());
-        for ((scope, limit, key), (used, step)) in counted.into_iter().zip(steps) {
+        for ((scope, limit, key), (used, weight, step)) in counted.into_iter().zip(steps) {
             let used = match step {
                 None => used,
                 Some(step) => {
                     let after = Counter(records.kv().increment(&key, step).await?);
                     // A counter two requests moved at once reads as the
                     // count this one made.
-                    after.count_in(window).unwrap_or(used + 1)
+                    after.count_in(window).unwrap_or(used + weight)
                 }
             };
             answer.push(Quota {
